@@ -1,0 +1,1 @@
+"""Networks and LightningModules of the zoo; ``components`` holds the blocks they share."""
