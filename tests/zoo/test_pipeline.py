@@ -1,0 +1,48 @@
+import math
+import zipfile
+from pathlib import Path
+
+import pytest
+from omegaconf import OmegaConf
+
+from tests.conftest import compose_run_config
+from zoo.errors import UserError
+from zoo.pipeline import check_multirun_strategy, check_targets, checked_checkpoint, objective
+
+
+def test_targets_outside_the_allow_list_are_refused() -> None:
+    check_targets(OmegaConf.create({"model": {"_target_": "lightning_modules.x.Y"}}))
+    with pytest.raises(UserError, match="os.system"):
+        check_targets(OmegaConf.create({"callbacks": {"evil": {"_target_": "os.system"}}}))
+
+
+def test_checkpoint_path_errors(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="does not exist"):
+        checked_checkpoint(str(tmp_path / "missing.ckpt"))
+    corrupt = tmp_path / "corrupt.ckpt"
+    corrupt.write_bytes(b"\x00" * 64)
+    with pytest.raises(UserError, match="truncated or corrupt"):
+        checked_checkpoint(str(corrupt))
+    good = tmp_path / "good.ckpt"
+    with zipfile.ZipFile(good, "w") as archive:
+        archive.writestr("data.pkl", b"")
+    assert checked_checkpoint(str(good)) == str(good)
+    assert checked_checkpoint(None) is None
+
+
+def test_objective_fails_the_trial_on_non_finite_values() -> None:
+    cfg = OmegaConf.create({"optimized_metric": "val/acc_best"})
+    assert objective(cfg, {"val/acc_best": 0.5}) == 0.5
+    with pytest.raises(FloatingPointError, match="recorded as failed"):
+        objective(cfg, {"val/acc_best": math.nan})
+    with pytest.raises(UserError, match="was not logged"):
+        objective(cfg, {"val/acc": 0.5})
+    assert objective(OmegaConf.create({"optimized_metric": None}), {}) is None
+
+
+def test_in_process_ddp_is_refused_under_multirun(tmp_path: Path) -> None:
+    check_multirun_strategy(compose_run_config(["hardware=ddp"], tmp_path))  # a single run is fine
+    with pytest.raises(UserError, match="ddp_spawn") as err:
+        check_multirun_strategy(compose_run_config(["hardware=ddp"], tmp_path, multirun=True))
+    assert err.value.sweep_fatal
+    check_multirun_strategy(compose_run_config(["hardware=ddp_sim"], tmp_path, multirun=True))

@@ -1,0 +1,66 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from zoo.results import BEGIN, END, load_runs, render_table, run_results, update_readme
+
+RECORD = """# @package _global_
+paper:
+  source: Table 1
+  metrics:
+    test/acc: {name: overall accuracy, unit: "%", higher_is_better: true, published: 91.5}
+"""
+
+
+def write_run(root: Path, name: str, seed: int, acc: float, debug: bool = False) -> None:
+    run = root / f"{name}_{seed}_{debug}"
+    run.mkdir(parents=True)
+    record = {
+        "experiment": name,
+        "seed": seed,
+        "debug": debug,
+        "hardware": "CPU 2 cores (32-true)",
+        "budget": "3 epochs",
+        "metrics": {"test/acc": acc},
+    }
+    (run / "metrics.json").write_text(json.dumps(record))
+
+
+@pytest.fixture
+def records(tmp_path: Path) -> Path:
+    exp = tmp_path / "experiment"
+    exp.mkdir()
+    (exp / "demo.yaml").write_text(RECORD)
+    (exp / "other.yaml").write_text(RECORD)
+    return exp
+
+
+def test_table_has_mean_std_over_seeds_next_to_published(tmp_path: Path, records: Path) -> None:
+    logs = tmp_path / "logs"
+    write_run(logs, "demo", 0, 0.80)
+    write_run(logs, "demo", 1, 0.90)
+    write_run(logs, "demo", 2, 0.10, debug=True)  # debug runs never count
+    table = run_results(records, logs, tmp_path / "results.md", None)
+    demo = next(line for line in table.splitlines() if line.startswith("| demo"))
+    assert "| 91.5 |" in demo and "85.00 ± 7.07" in demo and "| 2 |" in demo and "0,1" in demo
+    other = next(line for line in table.splitlines() if line.startswith("| other"))
+    assert "not run" in other
+    assert (tmp_path / "results.md").read_text() == table
+
+
+def test_unreadable_metrics_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "metrics.json").write_text("{not json")
+    assert load_runs(tmp_path) == []
+
+
+def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\noutro\n")
+    update_readme(readme, render_table({}, []))
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        update_readme(readme, "x")

@@ -1,0 +1,367 @@
+"""The task function behind ``run.py``: build everything from config, fit / test / predict, write the run record.
+
+Every paper goes through this one path. Methods that do not train (``optimizer=None``, e.g. FPCA) skip ``fit``;
+trackers that learn at test time set ``trainer.inference_mode=false`` and optimise inside ``test_step``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from zoo.errors import UserError
+from zoo.io import atomic_write_json, atomic_write_text
+
+log = logging.getLogger("zoo")
+
+TASKS = ("fit", "test", "predict", "results")
+ALLOWED_TARGET_PREFIXES = (
+    "lightning_modules.",
+    "datamodules.",
+    "zoo.",
+    "torch.",
+    "torchvision.",
+    "torchmetrics.",
+    "torch_geometric.",
+    "pytorch_lightning.",
+)
+
+
+def run(cfg: DictConfig) -> float | None:
+    """Run ``cfg.task``; return the value of ``cfg.optimized_metric`` for sweepers (``None`` when unset)."""
+    if cfg.task not in TASKS:
+        raise UserError(f"unknown task '{cfg.task}'", where="task=...", fix=f"use one of {', '.join(TASKS)}")
+    if cfg.task == "results":
+        from zoo.results import run_results
+
+        readme = Path(cfg.paths.root_dir) / "README.md" if cfg.results.write_readme else None
+        run_results(
+            Path(cfg.paths.root_dir) / "conf" / "experiment",
+            Path(cfg.paths.log_dir),
+            Path(cfg.results.output),
+            readme,
+        )
+        return None
+    check_targets(cfg)
+    check_multirun_strategy(cfg)
+    started = time.time()
+    try:
+        return _execute(cfg, started)
+    finally:
+        _finish_wandb()
+
+
+def _execute(cfg: DictConfig, started: float) -> float | None:
+    import pytorch_lightning as pl
+    from hydra.utils import instantiate
+
+    if cfg.seed is not None:  # seed=0 is a seed
+        pl.seed_everything(int(cfg.seed), workers=True)
+    run_dir = Path(cfg.paths.output_dir)
+    if _is_rank_zero():
+        save_config(cfg, run_dir)
+
+    datamodule = _instantiate("data", cfg.data, instantiate)
+    module = _instantiate("model", cfg.model, instantiate)
+    callbacks = _instantiate_each("callbacks", cfg.get("callbacks"), instantiate)
+    loggers = _instantiate_each("logger", cfg.get("logger"), instantiate)
+    trainer = _instantiate("trainer", cfg.trainer, instantiate, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    ckpt_path = checked_checkpoint(cfg.get("ckpt_path"))
+    metrics: dict[str, float] = {}
+    fit_trainer = trainer  # the run record describes the hardware that trained
+    if cfg.task == "fit" and getattr(module, "trains", True):
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        metrics.update(_scalars(trainer.callback_metrics))
+        ckpt_path = _best_checkpoint(trainer)
+        if trainer.world_size > 1:
+            if not trainer.is_global_zero:
+                return None  # rank 0 evaluates alone
+            fit_trainer, trainer = trainer, _single_device_trainer(cfg, instantiate, callbacks, loggers)
+    elif cfg.task == "fit":
+        log.info("%s has nothing to train; running the test stage only", type(module).__name__)
+    if cfg.task in ("fit", "test"):
+        if cfg.task == "test" and ckpt_path is None and getattr(module, "trains", True):
+            raise UserError(
+                "task=test needs a checkpoint of a trained model",
+                where="ckpt_path is unset",
+                fix="pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (a fit run prints its best checkpoint)",
+            )
+        for result in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path):
+            metrics.update(_scalars(result))
+    if cfg.task == "predict":
+        predictions = trainer.predict(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        if trainer.is_global_zero:
+            write_predictions(predictions, run_dir, getattr(datamodule, "class_names", None))
+
+    if trainer.is_global_zero:
+        write_run_record(cfg, fit_trainer, metrics, run_dir, started, ckpt_path)
+        _publish_to_wandb(loggers, metrics, cfg)
+        log.info("Run finished. Results: %s (metrics.json, config.yaml, environment.json)", run_dir)
+    return objective(cfg, metrics)
+
+
+def _instantiate(group: str, node: DictConfig, instantiate: Any, **kwargs: Any) -> Any:
+    """Instantiate a config node, turning Hydra's nested instantiation traceback into one readable paragraph."""
+    from hydra.errors import InstantiationException
+
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__ or err
+        if isinstance(cause, UserError):
+            raise cause from None
+        raise UserError(
+            f"could not build the '{group}' config node: {str(err).splitlines()[0]} ({type(cause).__name__}: {cause})",
+            where=f"{group} ({node.get('_target_', '?')})",
+            fix=f"check the keys of conf/{group}/ and your overrides; `python run.py --cfg job -p {group}` shows them",
+        ) from None
+    except UserError:
+        raise
+    except Exception as err:  # e.g. Lightning's MisconfigurationException for an absent GPU
+        if group != "trainer":
+            raise
+        raise UserError(
+            f"the trainer could not be built: {err}",
+            where="hardware=... / trainer.*",
+            fix="pick a hardware config this machine supports (hardware=cpu works everywhere)",
+        ) from None
+
+
+def _single_device_trainer(cfg: DictConfig, instantiate: Any, callbacks: list, loggers: list) -> Any:
+    """Evaluate after a distributed fit on one device: a DistributedSampler pads the test set with duplicates."""
+    log.info("Testing on a single device after the distributed fit (no padded duplicate samples)")
+    return instantiate(
+        cfg.trainer,
+        devices=1,
+        num_nodes=1,
+        strategy="auto",
+        sync_batchnorm=False,
+        callbacks=callbacks,
+        logger=loggers or False,
+    )
+
+
+def _instantiate_each(group: str, nodes: DictConfig | None, instantiate: Any) -> list[Any]:
+    """Callbacks and loggers are dicts of configs: add or drop one by key; only ``_target_`` entries count."""
+    if not nodes:
+        return []
+    return [
+        _instantiate(f"{group}.{key}", node, instantiate)
+        for key, node in nodes.items()
+        if isinstance(node, DictConfig) and "_target_" in node
+    ]
+
+
+def check_targets(cfg: DictConfig) -> None:
+    """Refuse ``_target_``s outside the allow-list: a config must not be able to run arbitrary code."""
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            target = node.get("_target_")
+            if target is not None and not str(target).startswith(ALLOWED_TARGET_PREFIXES):
+                raise UserError(
+                    f"_target_ '{target}' is not an allowed import path",
+                    where=where or "config root",
+                    fix=f"targets must start with one of {', '.join(ALLOWED_TARGET_PREFIXES)}; "
+                    "add a wrapper in lightning_modules/, datamodules/ or zoo/ instead",
+                )
+            for key, value in node.items():
+                walk(value, f"{where}.{key}" if where else str(key))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}[{i}]")
+
+    walk(OmegaConf.to_container(cfg, resolve=False), "")
+
+
+def check_multirun_strategy(cfg: DictConfig) -> None:
+    """Lightning's in-process ``ddp`` re-runs ``sys.argv`` per rank: under ``-m`` each rank replays the sweep."""
+    hydra_cfg = HydraConfig.get()
+    strategy = str(cfg.trainer.get("strategy", "auto"))
+    launcher = hydra_cfg.runtime.choices.get("hydra/launcher")
+    if (
+        hydra_cfg.mode == RunMode.MULTIRUN
+        and strategy.startswith("ddp")
+        and "spawn" not in strategy
+        and launcher != "submitit_slurm"
+    ):
+        err = UserError(
+            f"strategy '{strategy}' cannot run under -m: Lightning re-executes the command line for every rank, "
+            "so each rank would replay the whole sweep (with Optuna, on different hyperparameters)",
+            where="trainer.strategy (hardware=ddp) with --multirun",
+            fix="use hardware=ddp_sim or trainer.strategy=ddp_spawn, or launch with hydra/launcher=submitit_slurm "
+            "(one SLURM task per GPU)",
+        )
+        err.sweep_fatal = True
+        raise err
+
+
+def checked_checkpoint(path: str | None) -> str | None:
+    """A checkpoint path that exists and looks like a torch zip archive, or a clear error."""
+    if path is None or path in ("last", "best"):
+        return path
+    ckpt = Path(path)
+    if not ckpt.is_file():
+        raise UserError(
+            f"checkpoint '{path}' does not exist",
+            where="ckpt_path",
+            fix="pass the path of a .ckpt file, e.g. <run dir>/checkpoints/last.ckpt",
+        )
+    if not zipfile.is_zipfile(ckpt):
+        raise UserError(
+            f"checkpoint '{path}' is not a PyTorch checkpoint (truncated or corrupt)",
+            where="ckpt_path",
+            fix="use another checkpoint of the run (checkpoints/last.ckpt or an epoch_*.ckpt)",
+        )
+    return str(ckpt)
+
+
+def _best_checkpoint(trainer: Any) -> str | None:
+    callback = trainer.checkpoint_callback
+    best = getattr(callback, "best_model_path", "") if callback is not None else ""
+    if best:
+        log.info("Testing the best checkpoint %s", best)
+        return best
+    log.warning("No checkpoint was saved (fast_dev_run or checkpointing off): testing the final weights")
+    return None
+
+
+def _scalars(values: dict[str, Any]) -> dict[str, float]:
+    out = {}
+    for key, value in values.items():
+        try:
+            out[key] = float(value)
+        except (TypeError, ValueError):
+            continue
+    return out
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", 0))) == 0
+
+
+def save_config(cfg: DictConfig, run_dir: Path) -> None:
+    """Hydra saves the *unresolved* config; keep the resolved one and the overrides next to the results."""
+    atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    overrides = list(HydraConfig.get().overrides.task)
+    atomic_write_text(run_dir / "overrides.yaml", OmegaConf.to_yaml(OmegaConf.create(overrides)))
+
+
+def write_predictions(
+    batches: list[dict[str, Any]] | None, run_dir: Path, class_names: list[str] | None
+) -> Path:
+    """Concatenate per-batch prediction dicts into ``predictions.csv`` (one row per sample)."""
+    import torch
+
+    if not batches:
+        raise UserError(
+            "the model produced no predictions", where="task=predict", fix="check the predict split"
+        )
+    columns = {
+        key: torch.cat([b[key].detach().cpu().reshape(len(b[key]), -1) for b in batches])
+        for key in batches[0]
+    }
+    names = list(columns)
+    header = ",".join(
+        names + ([f"{k}_name" for k in ("pred", "target") if k in columns] if class_names else [])
+    )
+    rows = []
+    for i in range(len(next(iter(columns.values())))):
+        cells = [" ".join(f"{v:g}" for v in columns[k][i].tolist()) for k in names]
+        if class_names:
+            cells += [class_names[int(columns[k][i, 0])] for k in ("pred", "target") if k in columns]
+        rows.append(",".join(cells))
+    path = atomic_write_text(run_dir / "predictions.csv", "\n".join([header, *rows]) + "\n")
+    log.info("Wrote %d predictions to %s", len(rows), path)
+    return path
+
+
+def budget_label(cfg: DictConfig, trainer: Any) -> str:
+    epochs = trainer.current_epoch if cfg.task == "fit" else 0
+    label = f"{epochs} epochs" if cfg.task == "fit" else f"{cfg.task} only"
+    limit = cfg.trainer.get("limit_train_batches")
+    if cfg.task == "fit" and limit not in (None, 1.0):
+        label += f", limit_train_batches={limit}"
+    return label
+
+
+def write_run_record(
+    cfg: DictConfig, trainer: Any, metrics: dict[str, float], run_dir: Path, started: float, ckpt: str | None
+) -> None:
+    from zoo.provenance import environment_record, hardware_label
+
+    env = environment_record(cfg.paths.root_dir, cfg.seed, time.time() - started)
+    env["world_size"] = trainer.world_size
+    atomic_write_json(run_dir / "environment.json", env)
+    paper = OmegaConf.to_container(cfg.get("paper") or {}, resolve=True)
+    record = {
+        "experiment": cfg.name,
+        "task": cfg.task,
+        "seed": cfg.seed,
+        "debug": bool(cfg.get("is_debug")) or bool(cfg.trainer.get("fast_dev_run")),
+        "hardware": hardware_label(
+            env["device"], trainer.strategy.root_device.type, trainer.num_devices, str(trainer.precision)
+        ),
+        "budget": budget_label(cfg, trainer),
+        "checkpoint": ckpt,
+        "wall_time_s": env["wall_time_s"],
+        "metrics": metrics,
+        "published": {k: v.get("published") for k, v in (paper.get("metrics") or {}).items()},
+        "paper": {k: v for k, v in paper.items() if k != "metrics"},
+    }
+    atomic_write_json(run_dir / "metrics.json", record)
+
+
+def _publish_to_wandb(loggers: list[Any], metrics: dict[str, float], cfg: DictConfig) -> None:
+    """W&B gets what the run dir gets: final metrics next to the published values, and the code version."""
+    from pytorch_lightning.loggers import WandbLogger
+
+    from zoo.provenance import git_state
+
+    for logger in loggers:
+        if isinstance(logger, WandbLogger):
+            paper = OmegaConf.to_container(cfg.get("paper") or {}, resolve=True)
+            summary = {f"final/{k}": v for k, v in metrics.items()}
+            summary.update(
+                {f"published/{k}": v.get("published") for k, v in (paper.get("metrics") or {}).items()}
+            )
+            logger.experiment.summary.update(summary)
+            logger.experiment.config.update({"git": git_state(cfg.paths.root_dir)}, allow_val_change=True)
+
+
+def _finish_wandb() -> None:
+    """Close the W&B run so multirun jobs do not merge into one run."""
+    import sys
+
+    wandb = sys.modules.get("wandb")
+    if wandb is not None and wandb.run is not None:
+        wandb.finish()
+
+
+def objective(cfg: DictConfig, metrics: dict[str, float]) -> float | None:
+    """The number a sweeper optimises; a non-finite value fails the trial instead of killing the study."""
+    name = cfg.get("optimized_metric")
+    if not name:
+        return None
+    if name not in metrics:
+        raise UserError(
+            f"optimized_metric '{name}' was not logged",
+            where="optimized_metric",
+            fix=f"choose one of: {', '.join(sorted(metrics))}",
+        )
+    value = metrics[name]
+    if not math.isfinite(value):
+        raise FloatingPointError(f"{name} = {value}: this trial is recorded as failed and the sweep goes on")
+    return value
