@@ -1,0 +1,44 @@
+# `make run` / `make test` install what they need first: into the active virtualenv if one is active,
+# else into .venv (torch 2.14.1 / torchvision 0.29.1 are pinned because that is what this project is tested on).
+SHELL := /bin/bash
+VENV ?= $(if $(VIRTUAL_ENV),$(VIRTUAL_ENV),.venv)
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.iconip-zoo-installed
+PYTEST_ARGS ?=
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help install run test test-slow lint results bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(PYTHON) -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+install: $(STAMP)  ## create/refresh the environment
+
+run: $(STAMP)  ## the embedded offline demo (PyramNet on synthetic shapes, ~2 min on 2 CPU cores)
+	$(PYTHON) run.py
+
+test: $(STAMP)  ## the default test suite (offline, CPU)
+	$(PYTHON) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)  ## the long end-to-end checks
+	$(PYTHON) -m pytest -m slow $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff lint + format check
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+
+results: $(STAMP)  ## aggregate run dirs under logs/ into logs/results.md and README.md
+	$(PYTHON) run.py task=results results.write_readme=true hydra.run.dir=logs/.results hydra.output_subdir=null
+
+bench: $(STAMP)  ## throughput, memory and framework overhead (README's benchmark table)
+	$(PYTHON) -m zoo.benchmarks
+
+clean:  ## remove caches and logs (not the environment)
+	rm -rf .cache logs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -not -path './.venv/*' -exec rm -rf {} +

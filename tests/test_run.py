@@ -1,0 +1,271 @@
+"""End-to-end checks of ``run.py``: every experiment, resume, test/predict, sweeps, launchers, loggers, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config, run_cli
+from zoo.pipeline import run
+
+EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
+
+
+def modelnet_fixture_overrides(data_dir: Path, tmp_path: Path) -> list[str]:
+    """Point ModelNet40 experiments at the shared OFF fixtures (2 classes), small batches, private cache."""
+    return [
+        f"data.root={data_dir}/pointclouds/modelnet_off",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.download=false",
+        "data.batch_size=2",
+        "data.val_fraction=0",  # 1 mesh per class: keep both for training (batch 2: BatchNorm needs > 1)
+    ]
+
+
+def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]:
+    extra = modelnet_fixture_overrides(data_dir, tmp_path) if "modelnet40" in name else []
+    return [f"experiment={name}", *extra]
+
+
+def read_json(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_and_instantiates(name: str, shared_data_dir: Path, tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    cfg = compose_run_config(experiment_overrides(name, shared_data_dir, tmp_path), tmp_path)
+    assert cfg.name == name
+    assert cfg.paper.metrics, "every experiment record lists its metrics"
+    for metric in cfg.paper.metrics.values():
+        assert "published" in metric  # null where the paper has no number; never a measured value
+    instantiate(cfg.model)
+    instantiate(cfg.data)
+    instantiate(cfg.trainer)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_fast_dev_run(name: str, shared_data_dir: Path, tmp_path: Path) -> None:
+    cfg = compose_run_config([*experiment_overrides(name, shared_data_dir, tmp_path), "debug=fdr"], tmp_path)
+    run(cfg)
+    record = read_json(tmp_path / "metrics.json")
+    assert record["debug"] is True and record["experiment"] == name
+    assert 0.0 <= record["metrics"]["test/acc"] <= 1.0
+
+
+@pytest.fixture(scope="module")
+def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One tiny full fit (3 epochs) shared by the record, test and predict checks."""
+    out = tmp_path_factory.mktemp("fit")
+    run(compose_run_config([*TINY_SHAPES, "trainer.max_epochs=3"], out))
+    return out
+
+
+def test_fit_writes_the_run_record(tiny_fit: Path) -> None:
+    record = read_json(tiny_fit / "metrics.json")
+    assert record["experiment"] == "pyramnet_shapes" and record["seed"] == 0 and record["debug"] is False
+    assert record["budget"] == "3 epochs" and record["hardware"].startswith("CPU")
+    assert {"test/acc", "test/macc", "val/acc_best"} <= set(record["metrics"])
+    assert record["published"] == {"test/acc": None, "test/macc": None}
+    assert Path(record["checkpoint"]).is_file() and "best_epoch" in record["checkpoint"]
+    env = read_json(tiny_fit / "environment.json")
+    assert env["seed"] == 0 and env["packages"]["pytorch-lightning"] and env["wall_time_s"] > 0
+    config = yaml.safe_load((tiny_fit / "config.yaml").read_text())
+    assert config["paths"]["output_dir"] == str(tiny_fit)  # resolved, not ${hydra:...}
+    assert (tiny_fit / "csv" / "metrics.csv").is_file()
+
+
+def test_test_task_reproduces_the_fit_metrics(tiny_fit: Path, tmp_path: Path) -> None:
+    fit = read_json(tiny_fit / "metrics.json")
+    run(compose_run_config([*TINY_SHAPES, "task=test", f"ckpt_path={fit['checkpoint']}"], tmp_path))
+    tested = read_json(tmp_path / "metrics.json")
+    assert tested["metrics"]["test/acc"] == pytest.approx(fit["metrics"]["test/acc"])
+    assert tested["budget"] == "test only"
+
+
+def test_predict_task_writes_one_row_per_test_sample(tiny_fit: Path, tmp_path: Path) -> None:
+    ckpt = read_json(tiny_fit / "metrics.json")["checkpoint"]
+    run(compose_run_config([*TINY_SHAPES, "task=predict", f"ckpt_path={ckpt}"], tmp_path))
+    lines = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert lines[0].split(",") == ["pred", "confidence", "index", "target", "pred_name", "target_name"]
+    assert len(lines) == 1 + 8 * 4  # 8 classes × 4 test shapes
+
+
+def test_resume_from_a_mid_run_checkpoint_reproduces_the_uninterrupted_run(tmp_path: Path) -> None:
+    """Stop after 2 of 3 epochs, resume into the same run dir (so best-checkpoint tracking continues)."""
+    straight, interrupted = tmp_path / "straight", tmp_path / "interrupted"
+    run(compose_run_config([*TINY_SHAPES, "trainer.max_epochs=3"], straight))
+    run(compose_run_config([*TINY_SHAPES, "trainer.max_epochs=2"], interrupted))
+    last = interrupted / "checkpoints" / "last.ckpt"
+    run(compose_run_config([*TINY_SHAPES, "trainer.max_epochs=3", f"ckpt_path={last}"], interrupted))
+    a, b = read_json(straight / "metrics.json"), read_json(interrupted / "metrics.json")
+    assert Path(a["checkpoint"]).name == Path(b["checkpoint"]).name
+    for key in ("train/loss", "val/loss", "val/acc", "val/acc_best", "test/acc", "test/loss"):
+        assert b["metrics"][key] == pytest.approx(a["metrics"][key], rel=1e-5, abs=1e-6), key
+    weights_a = torch.load(straight / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    weights_b = torch.load(interrupted / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    for key, value in weights_a.items():
+        torch.testing.assert_close(weights_b[key], value, msg=key)
+
+
+def test_cli_run_prints_where_results_are(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "trainer.max_epochs=1", "seed=7"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = list((tmp_path / "logs" / "pyramnet_shapes" / "runs").iterdir())
+    assert len(runs) == 1 and str(runs[0]) in out.stdout + out.stderr
+    assert read_json(runs[0] / "metrics.json")["seed"] == 7
+    assert "seed=7" in (runs[0] / "overrides.yaml").read_text()
+
+
+def test_multirun_two_jobs(tmp_path: Path) -> None:
+    out = run_cli(["-m", *TINY_SHAPES, "debug=fdr", "seed=0,1"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    records = sorted((tmp_path / "logs" / "multiruns").glob("*/*/metrics.json"))
+    assert [read_json(r)["seed"] for r in records] == [0, 1]
+
+
+def test_optuna_sweep_survives_a_failed_trial(tmp_path: Path) -> None:
+    # lr = -1 makes Adam raise: that trial must be recorded as failed while the study completes.
+    args = [
+        "-m",
+        *TINY_SHAPES,
+        "hparams_search=pyramnet_optuna",
+        "debug=limit",
+        "hydra.sweeper.n_trials=3",
+        "hydra.sweeper.sampler.n_startup_trials=3",
+        "model.optimizer.lr=choice(0.003,-1.0)",
+        "data.batch_size=choice(16)",
+        "model.net.dropout=choice(0.35)",
+    ]
+    out = run_cli(args, tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    results = yaml.safe_load(
+        next((tmp_path / "logs" / "multiruns").glob("*/optimization_results.yaml")).read_text()
+    )
+    assert results["best_params"]["model.optimizer.lr"] == 0.003
+    assert "Invalid learning rate" in out.stdout + out.stderr
+
+
+def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
+    out = run_cli(
+        ["-m", *TINY_SHAPES, "debug=fdr", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=10"],
+        tmp_path,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert len(list((tmp_path / "logs" / "multiruns").glob("*/0_pyramnet_shapes/metrics.json"))) == 1
+
+
+def test_ddp_sim_trains_with_two_cpu_processes(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "hardware=ddp_sim", "trainer.max_epochs=1"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    record = read_json(next((tmp_path / "logs").rglob("metrics.json")))
+    env = read_json(next((tmp_path / "logs").rglob("environment.json")))
+    assert env["world_size"] == 2 and 0.0 <= record["metrics"]["test/acc"] <= 1.0
+
+
+def test_wandb_offline_writes_a_run(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "logger=wandb", "debug=limit"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    runs = list((tmp_path / "logs").rglob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("run-*.wandb"))
+
+
+def test_results_task_renders_the_table(tiny_fit: Path, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "a").mkdir(parents=True)
+    (logs / "a" / "metrics.json").write_text((tiny_fit / "metrics.json").read_text())
+    out = run_cli(["task=results", f"results.output={tmp_path / 'results.md'}"], tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    table = (tmp_path / "results.md").read_text()
+    row = next(line for line in table.splitlines() if line.startswith("| pyramnet_shapes | overall"))
+    assert "| 1 |" in row and "3 epochs" in row
+    assert "| pyramnet_modelnet40 | overall accuracy (test/acc, %) | 91.5 | not run |" in table
+
+
+# ---- bad input: one paragraph naming the problem and the fix, no traceback ----------------------------------
+
+
+def assert_clear_error(out, *fragments: str) -> None:
+    text = out.stdout + out.stderr
+    assert out.returncode != 0
+    assert "Traceback" not in text, text[-3000:]
+    for fragment in fragments:
+        assert fragment in text, text[-3000:]
+
+
+def test_unknown_experiment(tmp_path: Path) -> None:
+    assert_clear_error(
+        run_cli(["experiment=nope"], tmp_path), "Could not find 'experiment/nope'", "pyramnet_modelnet40"
+    )
+
+
+def test_unknown_key(tmp_path: Path) -> None:
+    assert_clear_error(run_cli(["model.net.nope=1"], tmp_path), "Could not override 'model.net.nope'")
+
+
+def test_missing_dataset(tmp_path: Path) -> None:
+    out = run_cli(
+        [
+            "experiment=pyramnet_modelnet40",
+            f"data.root={tmp_path / 'absent'}",
+            "data.download=false",
+            "debug=fdr",
+        ],
+        tmp_path,
+    )
+    assert_clear_error(out, "Error:", str(tmp_path / "absent"), "Fix:")
+
+
+def test_corrupt_mesh_names_the_file(tmp_path: Path) -> None:
+    for split, body in (
+        ("train", "OFF\n3 1 0\n0 0 0\n1 0 0\nbanana 1 0\n3 0 1 2\n"),
+        ("test", "OFF\n1 0 0\n"),
+    ):
+        folder = tmp_path / "root" / "ModelNet40" / "desk" / split
+        folder.mkdir(parents=True)
+        (folder / f"desk_000{1 if split == 'train' else 2}.off").write_text(body)
+    out = run_cli(
+        [
+            "experiment=pyramnet_modelnet40",
+            f"data.root={tmp_path / 'root'}",
+            "data.download=false",
+            "data.batch_size=1",
+            "debug=fdr",
+        ],
+        tmp_path,
+    )
+    assert_clear_error(out, "Error:", "desk_0001.off")
+    assert not list((tmp_path / "cache").rglob("*.pt")), "no partial cache may survive"
+
+
+@pytest.mark.parametrize("batch_size", ["0", "100000"])
+def test_impossible_batch_size(batch_size: str, tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, f"data.batch_size={batch_size}", "debug=fdr"], tmp_path)
+    assert_clear_error(out, "Error:", "batch_size")
+
+
+def test_missing_checkpoint(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "task=test", f"ckpt_path={tmp_path / 'none.ckpt'}"], tmp_path)
+    assert_clear_error(out, "Error:", "none.ckpt", "does not exist")
+
+
+def test_ddp_under_multirun_fails_fast(tmp_path: Path) -> None:
+    out = run_cli(["-m", *TINY_SHAPES, "hardware=ddp", "seed=0,1"], tmp_path)
+    assert_clear_error(out, "ddp_spawn")
+    assert not list((tmp_path / "logs").rglob("metrics.json"))
+
+
+@pytest.mark.slow
+def test_embedded_default_demo(tmp_path: Path) -> None:
+    """`python run.py` with no arguments: the offline demo, about two minutes on 2 CPU cores."""
+    out = run_cli([], tmp_path, timeout=900)
+    assert out.returncode == 0, out.stderr[-3000:]
+    record = read_json(next((tmp_path / "logs" / "pyramnet_shapes").rglob("metrics.json")))
+    assert record["metrics"]["test/acc"] > 0.5, "the demo should learn the synthetic shapes"
+    assert os.path.basename(os.path.dirname(record["checkpoint"])) == "checkpoints"
