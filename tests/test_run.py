@@ -59,6 +59,65 @@ def test_experiment_fast_dev_run(name: str, shared_data_dir: Path, tmp_path: Pat
     assert 0.0 <= record["metrics"]["test/acc"] <= 1.0
 
 
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (REPO_ROOT / "conf" / group).glob("*.yaml"))
+
+
+@pytest.mark.parametrize(
+    "override",
+    [f"hardware={o}" for o in group_options("hardware")]
+    + [f"debug={o}" for o in group_options("debug")]
+    + [f"logger={o}" for o in group_options("logger")]
+    + [f"data={o}" for o in group_options("data")]
+    + [f"hparams_search={o}" for o in group_options("hparams_search")]
+    + ["hydra/launcher=joblib", "hydra/launcher=submitit_local", "hydra/launcher=submitit_slurm"],
+)
+def test_every_config_option_composes(override: str, tmp_path: Path) -> None:
+    cfg = compose_run_config([override], tmp_path)
+    assert cfg.trainer._target_ == "pytorch_lightning.Trainer"
+
+
+@pytest.mark.parametrize("option", ["cpu", "ddp_sim"] + [f"debug={d}" for d in group_options("debug")])
+def test_cpu_trainers_instantiate(option: str, tmp_path: Path) -> None:
+    from hydra.utils import instantiate
+
+    override = option if option.startswith("debug=") else f"hardware={option}"
+    instantiate(compose_run_config([override], tmp_path).trainer)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_gpu_hardware_without_a_gpu_is_a_clear_error(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "hardware=gpu_bf16", "debug=limit"], tmp_path)  # (fdr forces the CPU)
+    assert_clear_error(out, "Error:", "hardware=cpu")
+
+
+def test_resampled_source_from_run_py(shared_data_dir: Path, tmp_path: Path) -> None:
+    root = shared_data_dir / "pointclouds" / "modelnet40_normal_resampled"
+    overrides = [
+        "experiment=pyramnet_modelnet40",
+        "data=modelnet40_resampled",
+        f"data.root={root}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.batch_size=2",
+        "data.val_fraction=0",
+        "debug=fdr",
+    ]
+    run(compose_run_config(overrides, tmp_path))
+    assert 0.0 <= read_json(tmp_path / "metrics.json")["metrics"]["test/acc"] <= 1.0
+
+
+def test_multirun_over_an_experiment_glob(shared_data_dir: Path, tmp_path: Path) -> None:
+    # ++: Hydra checks sweep overrides against the default experiment, whose data config lacks these keys
+    fixtures = [f"++{o}" for o in modelnet_fixture_overrides(shared_data_dir, tmp_path)]
+    args = ["-m", "experiment=glob(pyramnet_k*)", *fixtures, "debug=fdr", "trainer.enable_progress_bar=false"]
+    out = run_cli(args, tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    names = sorted(
+        read_json(p)["experiment"] for p in (tmp_path / "logs" / "multiruns").rglob("metrics.json")
+    )
+    assert names == ["pyramnet_k20_modelnet40", "pyramnet_k30_modelnet40"]
+
+
 @pytest.fixture(scope="module")
 def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One tiny full fit (3 epochs) shared by the record, test and predict checks."""
@@ -169,11 +228,34 @@ def test_ddp_sim_trains_with_two_cpu_processes(tmp_path: Path) -> None:
     assert env["world_size"] == 2 and 0.0 <= record["metrics"]["test/acc"] <= 1.0
 
 
-def test_wandb_offline_writes_a_run(tmp_path: Path) -> None:
-    out = run_cli([*TINY_SHAPES, "logger=wandb", "debug=limit"], tmp_path)
+def test_many_loggers_write_csv_tensorboard_and_offline_wandb(tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, "logger=many", "debug=limit"], tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    runs = list((tmp_path / "logs").rglob("offline-run-*"))
-    assert len(runs) == 1 and list(runs[0].glob("run-*.wandb"))
+    run_dir = next((tmp_path / "logs").rglob("metrics.json")).parent
+    assert (run_dir / "csv" / "metrics.csv").is_file()
+    assert list((run_dir / "tensorboard").glob("events.out.tfevents.*"))
+    wandb_runs = list(run_dir.glob("wandb/offline-run-*"))
+    assert len(wandb_runs) == 1 and list(wandb_runs[0].glob("run-*.wandb"))
+
+
+def test_wandb_gets_the_final_metrics_published_values_and_code_version(
+    shared_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import wandb
+
+    import zoo.pipeline
+
+    monkeypatch.setattr(zoo.pipeline, "_finish_wandb", lambda: None)  # keep the run open to inspect it
+    try:
+        overrides = experiment_overrides("pyramnet_k20_modelnet40", shared_data_dir, tmp_path)
+        run(compose_run_config([*overrides, "logger=wandb", "debug=limit", "trainer.max_epochs=1"], tmp_path))
+        summary, config = dict(wandb.run.summary), dict(wandb.run.config)
+    finally:
+        wandb.finish()
+    record = read_json(tmp_path / "metrics.json")
+    assert summary["final/test/acc"] == pytest.approx(record["metrics"]["test/acc"])
+    assert summary["published/test/acc"] == 88.6 and "published/test/macc" not in summary  # null: no number
+    assert set(config["git"]) == {"commit", "dirty"} and config["name"] == "pyramnet_k20_modelnet40"
 
 
 def test_results_task_renders_the_table(tiny_fit: Path, tmp_path: Path) -> None:

@@ -122,20 +122,16 @@ def _instantiate(group: str, node: DictConfig, instantiate: Any, **kwargs: Any) 
         cause = err.__cause__ or err
         if isinstance(cause, UserError):
             raise cause from None
+        if group == "trainer":
+            where, fix = (
+                "hardware=... / trainer.*",
+                "pick a hardware config this machine supports (hardware=cpu works everywhere)",
+            )
+        else:
+            where = f"{group} ({node.get('_target_', '?')})"
+            fix = f"check the keys of conf/{group.split('.')[0]}/ and your overrides; `python run.py --cfg job` shows them"
         raise UserError(
-            f"could not build the '{group}' config node: {str(err).splitlines()[0]} ({type(cause).__name__}: {cause})",
-            where=f"{group} ({node.get('_target_', '?')})",
-            fix=f"check the keys of conf/{group}/ and your overrides; `python run.py --cfg job -p {group}` shows them",
-        ) from None
-    except UserError:
-        raise
-    except Exception as err:  # e.g. Lightning's MisconfigurationException for an absent GPU
-        if group != "trainer":
-            raise
-        raise UserError(
-            f"the trainer could not be built: {err}",
-            where="hardware=... / trainer.*",
-            fix="pick a hardware config this machine supports (hardware=cpu works everywhere)",
+            f"could not build '{group}': {type(cause).__name__}: {cause}", where=where, fix=fix
         ) from None
 
 

@@ -22,12 +22,19 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def load_records(experiment_dir: Path) -> dict[str, dict[str, Any]]:
-    """The ``paper:`` block of every experiment config, keyed by experiment name."""
-    records = {}
-    for path in sorted(experiment_dir.glob("*.yaml")):
-        conf = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-        records[path.stem] = conf.get("paper") or {}
-    return records
+    """The ``paper:`` block of every experiment config, keyed by experiment name.
+
+    A record that extends another (``defaults: [pyramnet_modelnet40]``) is merged over its parent's block, as
+    Hydra would compose it, so it inherits metric names and units and overrides only what it states.
+    """
+    raw = {path.stem: OmegaConf.load(path) for path in sorted(experiment_dir.glob("*.yaml"))}
+
+    def paper(name: str) -> Any:
+        conf = raw[name]
+        parents = [d for d in conf.get("defaults", []) if isinstance(d, str) and d in raw]
+        return OmegaConf.merge(*(paper(p) for p in parents), conf.get("paper") or {})
+
+    return {name: OmegaConf.to_container(paper(name), resolve=False) for name in raw}
 
 
 def load_runs(log_dir: Path) -> list[dict[str, Any]]:
@@ -77,7 +84,7 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
                     [
                         name,
                         f"{spec.get('name', metric)} ({metric}{', ' + unit if unit else ''})",
-                        "—" if published is None else f"{published:g}",
+                        "—" if published is None else str(published),
                         format_measured(values, scale) if values else "not run",
                         str(len(values)) if values else "",
                         ",".join(str(s) for s in seeds),

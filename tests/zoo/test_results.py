@@ -32,7 +32,9 @@ def records(tmp_path: Path) -> Path:
     exp = tmp_path / "experiment"
     exp.mkdir()
     (exp / "demo.yaml").write_text(RECORD)
-    (exp / "other.yaml").write_text(RECORD)
+    (exp / "other.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - demo\npaper:\n  metrics:\n    test/acc: {published: 80.0}\n"
+    )
     return exp
 
 
@@ -45,7 +47,7 @@ def test_table_has_mean_std_over_seeds_next_to_published(tmp_path: Path, records
     demo = next(line for line in table.splitlines() if line.startswith("| demo"))
     assert "| 91.5 |" in demo and "85.00 ± 7.07" in demo and "| 2 |" in demo and "0,1" in demo
     other = next(line for line in table.splitlines() if line.startswith("| other"))
-    assert "not run" in other
+    assert "| other | overall accuracy (test/acc, %) | 80.0 | not run |" in other  # inherits name and unit
     assert (tmp_path / "results.md").read_text() == table
 
 

@@ -132,7 +132,7 @@ def render(
         f"PyramNet benchmark — {cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
         f"synthetic shapes, {points} points, batch {batch}, paper widths.",
         "",
-        "| model | device | train samples/s | inference samples/s | peak memory (MiB) |",
+        "| model | device | train samples/s | inference samples/s | peak memory (MiB; CPU: process max RSS) |",
         "|---|---|---|---|---|",
     ]
     for device, per_variant in rows.items():
