@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import hydra
@@ -24,9 +23,8 @@ def main(cfg: DictConfig) -> float | None:
         return run(cfg)
     except UserError as err:
         multirun = HydraConfig.get().mode == RunMode.MULTIRUN
-        if multirun and not getattr(err, "sweep_fatal", False):
+        if multirun and not err.sweep_fatal:
             raise  # the sweeper records the failed job and goes on
-        logging.getLogger("zoo").error("%s", err)
         print(f"\nError: {err}", file=sys.stderr)
         sys.exit(2)
 

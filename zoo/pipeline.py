@@ -193,15 +193,14 @@ def check_multirun_strategy(cfg: DictConfig) -> None:
         and "spawn" not in strategy
         and launcher != "submitit_slurm"
     ):
-        err = UserError(
+        raise UserError(
             f"strategy '{strategy}' cannot run under -m: Lightning re-executes the command line for every rank, "
             "so each rank would replay the whole sweep (with Optuna, on different hyperparameters)",
             where="trainer.strategy (hardware=ddp) with --multirun",
             fix="use hardware=ddp_sim or trainer.strategy=ddp_spawn, or launch with hydra/launcher=submitit_slurm "
             "(one SLURM task per GPU)",
+            sweep_fatal=True,
         )
-        err.sweep_fatal = True
-        raise err
 
 
 def checked_checkpoint(path: str | None) -> str | None:
