@@ -26,6 +26,15 @@ class ZooModule(pl.LightningModule):
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Store hyperparameters as plain containers: ``torch.load(weights_only=True)`` rejects OmegaConf types."""
+        from omegaconf import OmegaConf
+
+        if "hyper_parameters" in checkpoint:
+            checkpoint["hyper_parameters"] = OmegaConf.to_container(
+                OmegaConf.create(dict(checkpoint["hyper_parameters"]))
+            )
+
     @property
     def trains(self) -> bool:
         """Whether ``run.py task=fit`` has anything to optimise."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("pyramnet",)
+BENCHMARKS = ("pyramnet", "learn")
 
 
 def main(names: list[str]) -> None:

@@ -1,0 +1,197 @@
+"""LEARN (Fathy & Li, ICONIP 2019): network embedding by similarity learning with a Siamese network.
+
+A shared tower [input → 1000 → 512 → 128] (leaky ReLU between layers) embeds both vertices of a pair; the
+component-wise L1 distance |x_v − x_u| goes through a linear unit and a sigmoid that predicts the pair's relation
+R(v, u) = α^(k−1) (× the edge weights of the walk path), learned with cross-entropy (eq. 4) + λ·ΣW² (eq. 5).
+
+Readings of what the paper leaves open (each a config option):
+- Vertex input (not stated): ``input_mode="adjacency"`` (default; the vertex's row of the *training* graph's
+  adjacency, as SDNE uses; the first layer is an ``EmbeddingBag`` over the neighbours, so no dense |V|-wide matmul;
+  ``adjacency_norm="mean"`` divides by the degree so that hubs of BlogCatalog (degree > 3,000) do not saturate the
+  tower) or ``"embedding"`` (a learned one-hot embedding, i.e. an ``nn.Embedding`` lookup).
+- Loss: eq. 4 alone (−R log R̂) gives negatives (R = 0) no gradient, so the default ``loss="bce"`` makes the
+  negative term explicit, −R log R̂ − (1 − R) log(1 − R̂); ``loss="eq4"`` is the literal equation.
+- λ is not given: ``weight_decay_lambda`` (default 1e-5) on the dense weight matrices of the tower and head (eq. 5).
+  The first layer is a lookup table over |V| rows: a global L2 on it would, under Adam, shrink every row the batch
+  does not touch by ~lr per step whatever λ is, so it is regularised only with ``regularize_first_layer=true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.utils.data import Dataset, TensorDataset
+
+from lightning_modules.components.embedding import EmbeddingModule
+from lightning_modules.components.graph_sampling import learn_pairs
+from zoo.errors import UserError
+
+INPUT_MODES = ("adjacency", "embedding")
+LOSSES = ("bce", "eq4")
+
+
+def adjacency_bags(
+    rowptr: Tensor, col: Tensor, weight: Tensor, nodes: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The adjacency rows of ``nodes`` as ``EmbeddingBag`` input (flat neighbour ids, offsets, weights)."""
+    starts, counts = rowptr[nodes], rowptr[nodes + 1] - rowptr[nodes]
+    offsets = torch.cumsum(counts, 0) - counts
+    flat = torch.repeat_interleave(starts - offsets, counts) + torch.arange(
+        int(counts.sum()), device=col.device
+    )
+    return col[flat], offsets, weight[flat]
+
+
+class SiameseTower(nn.Module):
+    """The shared tower: vertex id → d-dimensional embedding."""
+
+    def __init__(
+        self,
+        rowptr: Tensor,
+        col: Tensor,
+        weight: Tensor,
+        layers: Sequence[int] = (1000, 512, 128),
+        input_mode: str = "adjacency",
+        adjacency_norm: str = "mean",
+        negative_slope: float = 0.01,
+    ) -> None:
+        super().__init__()
+        if input_mode not in INPUT_MODES:
+            raise UserError(
+                f"unknown input_mode {input_mode!r}", where="model.input_mode", fix=f"one of {INPUT_MODES}"
+            )
+        if adjacency_norm not in ("mean", "sum"):
+            raise UserError(
+                f"unknown adjacency_norm {adjacency_norm!r}", where="model.adjacency_norm", fix="mean or sum"
+            )
+        widths = [int(w) for w in layers]
+        num_nodes = rowptr.numel() - 1
+        self.input_mode, self.negative_slope = input_mode, negative_slope
+        self.register_buffer("rowptr", rowptr, persistent=False)
+        self.register_buffer("col", col, persistent=False)
+        self.register_buffer("weight", weight.float(), persistent=False)
+        if input_mode == "adjacency":
+            self.first = nn.EmbeddingBag(num_nodes, widths[0], mode="sum")
+            self.first_bias = nn.Parameter(torch.zeros(widths[0]))
+            degree = torch.zeros(num_nodes).index_add_(0, _rows(rowptr), self.weight)
+            scale = degree.clamp_min(1.0).reciprocal() if adjacency_norm == "mean" else torch.ones(num_nodes)
+            self.register_buffer("row_scale", scale, persistent=False)
+        else:
+            self.first = nn.Embedding(num_nodes, widths[0])
+        self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=False))
+
+    def forward(self, nodes: Tensor) -> Tensor:
+        if self.input_mode == "adjacency":
+            ids, offsets, weights = adjacency_bags(self.rowptr, self.col, self.weight, nodes)
+            h = (
+                self.first(ids, offsets, per_sample_weights=weights) * self.row_scale[nodes, None]
+                + self.first_bias
+            )
+        else:
+            h = self.first(nodes)
+        for layer in self.hidden:
+            h = layer(F.leaky_relu(h, self.negative_slope))
+        return h
+
+    def weight_matrices(self, include_first: bool = False) -> list[Tensor]:
+        return [*([self.first.weight] if include_first else []), *(layer.weight for layer in self.hidden)]
+
+
+def _rows(rowptr: Tensor) -> Tensor:
+    return torch.repeat_interleave(torch.arange(rowptr.numel() - 1), rowptr[1:] - rowptr[:-1])
+
+
+class LearnPairs:
+    """The datamodule's ``samples`` factory for LEARN: vertex-domination pairs (v, u, R) of the training graph."""
+
+    def __init__(
+        self, num_walks: int = 20, walk_length: int = 6, alpha: float = 0.8, negatives_per_positive: int = 1
+    ):
+        self.num_walks, self.walk_length, self.alpha = num_walks, walk_length, alpha
+        self.negatives_per_positive = negatives_per_positive
+
+    def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
+        rowptr, col, weight = graph.to_csr()
+        pairs = learn_pairs(
+            rowptr,
+            col,
+            num_walks=self.num_walks,
+            walk_length=self.walk_length,
+            alpha=self.alpha,
+            generator=generator,
+            weight=weight if graph.weighted else None,
+            negatives_per_positive=self.negatives_per_positive,
+        )
+        return TensorDataset(pairs["v"], pairs["u"], pairs["relation"].float())
+
+
+class Learn(EmbeddingModule):
+    """LEARN's Siamese similarity learner; the tower is built in ``setup`` from the datamodule's training graph."""
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (1000, 512, 128),
+        input_mode: str = "adjacency",
+        adjacency_norm: str = "mean",
+        negative_slope: float = 0.01,
+        loss: str = "bce",
+        weight_decay_lambda: float = 1e-5,
+        regularize_first_layer: bool = False,
+        embed_batch_size: int = 4096,
+        optimizer: Callable[..., torch.optim.Optimizer] | None = None,
+        scheduler: Callable[..., Any] | None = None,
+        **evaluation: Any,
+    ) -> None:
+        super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
+        if loss not in LOSSES:
+            raise UserError(f"unknown loss {loss!r}", where="model.loss", fix=f"one of {LOSSES}")
+        layers = [int(width) for width in layers]  # plain ints in the checkpoint's hyperparameters
+        self.save_hyperparameters(logger=False, ignore=["optimizer", "scheduler"])
+        self.tower: SiameseTower | None = None
+        self.head = nn.Linear(int(list(layers)[-1]), 1)
+
+    def setup(self, stage: str) -> None:
+        if self.tower is not None:
+            return
+        rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
+        hp = self.hparams
+        self.tower = SiameseTower(
+            rowptr, col, weight, hp.layers, hp.input_mode, hp.adjacency_norm, hp.negative_slope
+        )
+
+    def relation_logits(self, v: Tensor, u: Tensor) -> Tensor:
+        return self.head((self.tower(v) - self.tower(u)).abs()).squeeze(-1)
+
+    def _loss(self, batch: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        v, u, relation = batch
+        logits = self.relation_logits(v, u)
+        if self.hparams.loss == "bce":
+            fit = F.binary_cross_entropy_with_logits(logits, relation)
+        else:
+            fit = -(relation * F.logsigmoid(logits)).mean()
+        return fit
+
+    def training_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> Tensor:
+        fit = self._loss(batch)
+        matrices = [*self.tower.weight_matrices(self.hparams.regularize_first_layer), self.head.weight]
+        l2 = sum(w.pow(2).sum() for w in matrices)
+        loss = fit + self.hparams.weight_decay_lambda * l2
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True)
+        self.log("train/relation_loss", fit, on_step=False, on_epoch=True)
+        return loss
+
+    def validation_step(self, batch: tuple[Tensor, Tensor, Tensor], batch_idx: int) -> None:
+        self.log("val/loss", self._loss(batch), on_step=False, on_epoch=True, prog_bar=True)
+
+    def embed(self) -> Tensor:
+        nodes = torch.arange(self.tower.rowptr.numel() - 1, device=self.device)
+        return torch.cat([self.tower(chunk) for chunk in nodes.split(self.hparams.embed_batch_size)])
+
+    def pair_scores(self, pairs: Tensor) -> Tensor:
+        """The model's own link score: the predicted relation of the pair."""
+        chunks = pairs.split(self.hparams.embed_batch_size, dim=1)
+        return torch.cat([torch.sigmoid(self.relation_logits(c[0], c[1])) for c in chunks])

@@ -1,0 +1,101 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lightning_modules.learn import Learn, SiameseTower, adjacency_bags
+from zoo.errors import UserError
+
+
+def ring_csr(n: int = 6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """An undirected ring with weights 1..n on the edges (both directions stored)."""
+    src = torch.arange(n)
+    u = torch.cat([src, (src + 1) % n])
+    v = torch.cat([(src + 1) % n, src])
+    w = torch.cat([src + 1.0, src + 1.0])
+    order = torch.argsort(u * n + v)
+    u, v, w = u[order], v[order], w[order]
+    rowptr = torch.zeros(n + 1, dtype=torch.long)
+    rowptr[1:] = torch.cumsum(torch.bincount(u, minlength=n), 0)
+    return rowptr, v, w
+
+
+def dense_adjacency(rowptr, col, weight) -> torch.Tensor:
+    n = rowptr.numel() - 1
+    rows = torch.repeat_interleave(torch.arange(n), rowptr[1:] - rowptr[:-1])
+    return torch.zeros(n, n).index_put_((rows, col), weight)
+
+
+def test_adjacency_bags_reproduce_the_rows() -> None:
+    rowptr, col, weight = ring_csr()
+    nodes = torch.tensor([4, 0, 4])
+    ids, offsets, w = adjacency_bags(rowptr, col, weight, nodes)
+    bag = torch.nn.EmbeddingBag(6, 6, mode="sum")
+    bag.weight.data = torch.eye(6)
+    torch.testing.assert_close(
+        bag(ids, offsets, per_sample_weights=w), dense_adjacency(rowptr, col, weight)[nodes]
+    )
+
+
+@pytest.mark.parametrize("norm", ["mean", "sum"])
+def test_first_layer_is_the_adjacency_row_times_w_without_a_dense_matmul(norm: str) -> None:
+    rowptr, col, weight = ring_csr()
+    tower = SiameseTower(rowptr, col, weight, layers=(5,), adjacency_norm=norm)
+    adjacency = dense_adjacency(rowptr, col, weight)
+    if norm == "mean":
+        adjacency = adjacency / adjacency.sum(1, keepdim=True)
+    nodes = torch.arange(6)
+    torch.testing.assert_close(tower(nodes), adjacency @ tower.first.weight + tower.first_bias)
+
+
+def test_tower_shapes_and_input_modes() -> None:
+    rowptr, col, weight = ring_csr()
+    for mode in ("adjacency", "embedding"):
+        tower = SiameseTower(rowptr, col, weight, layers=(16, 8, 4), input_mode=mode)
+        assert tower(torch.tensor([0, 3])).shape == (2, 4)
+        assert len(tower.weight_matrices()) == 2 and len(tower.weight_matrices(include_first=True)) == 3
+    with pytest.raises(UserError, match="input_mode"):
+        SiameseTower(rowptr, col, weight, input_mode="dense")
+
+
+class FakeGraph:
+    weighted = False
+
+    def to_csr(self):
+        return ring_csr()
+
+
+class FakeTrainer:
+    class datamodule:  # noqa: N801 - mimics the attribute
+        train_graph = FakeGraph()
+
+
+def built_learn(loss: str = "bce") -> Learn:
+    module = Learn(layers=(16, 8), loss=loss, optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))
+    module._trainer = FakeTrainer()  # setup() reads the training graph from the datamodule
+    module.setup("fit")
+    return module
+
+
+def test_eq4_gives_negatives_no_gradient_and_bce_does() -> None:
+    v, u, negative = torch.tensor([0]), torch.tensor([3]), torch.tensor([0.0])
+    for loss, expect_grad in (("eq4", False), ("bce", True)):
+        module = built_learn(loss)
+        module._loss((v, u, negative)).backward()
+        grad = module.head.weight.grad
+        assert (grad is not None and grad.abs().sum() > 0) == expect_grad, loss
+
+
+def test_learn_fits_relations_and_scores_pairs() -> None:
+    module = built_learn()
+    v, u = torch.tensor([0, 1, 2, 0, 1, 2]), torch.tensor([1, 2, 3, 3, 4, 5])
+    relation = torch.tensor([1.0, 1.0, 1.0, 0.0, 0.0, 0.0])
+    optimizer = module.configure_optimizers()
+    first = F.binary_cross_entropy_with_logits(module.relation_logits(v, u), relation).item()
+    for _ in range(100):
+        optimizer.zero_grad()
+        module._loss((v, u, relation)).backward()
+        optimizer.step()
+    assert module._loss((v, u, relation)).item() < first / 4
+    scores = module.pair_scores(torch.stack([v, u]))
+    assert scores[:3].min() > scores[3:].max()
+    assert module.embed().shape == (6, 8)

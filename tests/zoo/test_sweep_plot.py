@@ -1,0 +1,31 @@
+import json
+from pathlib import Path
+
+from omegaconf import OmegaConf
+from PIL import Image
+
+from zoo.sweep_plot import SensitivityPlot, collect
+
+
+def fake_sweep(root: Path) -> None:
+    for job, (alpha, auc) in enumerate([(0.2, 0.90), (0.2, 0.92), (0.6, 0.80), (0.6, 0.84)]):
+        folder = root / f"{job}_learn"
+        folder.mkdir(parents=True)
+        (folder / "metrics.json").write_text(json.dumps({"metrics": {"test/auc": auc}}))
+        (folder / "config.yaml").write_text(OmegaConf.to_yaml({"data": {"samples": {"alpha": alpha}}}))
+
+
+def test_collect_groups_jobs_by_parameter_value(tmp_path: Path) -> None:
+    fake_sweep(tmp_path)
+    table = collect(tmp_path, "data.samples.alpha", ["test/auc", "test/ap"])
+    assert table[0.2]["test/auc"] == [0.90, 0.92] and table[0.6]["test/auc"] == [0.80, 0.84]
+    assert not table[0.2]["test/ap"]
+
+
+def test_plot_and_csv_are_written_at_the_end_of_the_multirun(tmp_path: Path) -> None:
+    fake_sweep(tmp_path)
+    callback = SensitivityPlot(param="data.samples.alpha", metrics=["test/auc"], name="alpha")
+    callback.on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}}))
+    assert Image.open(tmp_path / "sensitivity_alpha.png").size[0] > 100
+    lines = (tmp_path / "sensitivity_alpha.csv").read_text().splitlines()
+    assert lines[1] == "0.2,0.91,2" and lines[2] == "0.6,0.82,2"
