@@ -26,7 +26,6 @@ import io
 import json
 import logging
 import math
-import numbers
 import os
 import pickle
 import shutil
@@ -48,7 +47,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Subset
 
 from datamodules.pointclouds import derive_seed
-from zoo.errors import UserError
+from zoo.errors import UserError, non_negative_int, positive_int
 from zoo.io import atomic_torch_save, atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -1160,9 +1159,9 @@ class GraphDataModule(pl.LightningDataModule):
         self.hide_fraction, self.split_seed = float(hide_fraction), int(split_seed)
         self.keep_connected, self.verify_checksums = bool(keep_connected), bool(verify_checksums)
         self.samples = samples
-        self.batch_size = _positive_int(batch_size, "data.batch_size", "data.batch_size=1024")
+        self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=1024")
         self.val_fraction = float(val_fraction)
-        self.num_workers = _non_negative_int(num_workers, "data.num_workers")
+        self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)
         self.samples_seed = None if samples_seed is None else int(samples_seed)
         self._graph: Graph | None = None
@@ -1372,17 +1371,3 @@ class GraphDataModule(pl.LightningDataModule):
         if dataset is None:
             raise RuntimeError(f"{type(self).__name__}: call setup('fit') before asking for training loaders")
         return dataset
-
-
-def _positive_int(value: Any, where: str, example: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise UserError(
-            f"{where} must be a positive integer, got {value!r}", where=where, fix=f"e.g. {example}"
-        )
-    return int(value)
-
-
-def _non_negative_int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise UserError(f"{where} must be an integer >= 0, got {value!r}", where=where, fix=f"e.g. {where}=0")
-    return int(value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
-from zoo.errors import UserError
+from zoo.errors import UserError, non_negative_int, positive_int
 
 log = logging.getLogger(__name__)
 
@@ -333,8 +332,8 @@ class PointCloudDataModule(pl.LightningDataModule):
         drop_last: bool = True,
     ) -> None:
         super().__init__()
-        self.batch_size = _positive_int(batch_size, "data.batch_size", "data.batch_size=32")
-        self.num_workers = _non_negative_int(num_workers, "data.num_workers")
+        self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=32")
+        self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)
         if not 0 <= float(val_fraction) < 1:
             raise UserError(
@@ -348,7 +347,7 @@ class PointCloudDataModule(pl.LightningDataModule):
         self._num_classes_arg = (
             None
             if num_classes is None
-            else _positive_int(num_classes, "data.num_classes", "data.num_classes=null")
+            else positive_int(num_classes, "data.num_classes", "data.num_classes=null")
         )
         self.drop_last = bool(drop_last)
         self._splits: PointCloudSplits | None = None
@@ -573,17 +572,3 @@ class PointCloudDataModule(pl.LightningDataModule):
                 where="data.batch_size",
                 fix=f"set data.batch_size={n} or smaller, or data.drop_last=false",
             )
-
-
-def _positive_int(value: Any, where: str, example: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise UserError(
-            f"{where} must be a positive integer, got {value!r}", where=where, fix=f"e.g. {example}"
-        )
-    return int(value)
-
-
-def _non_negative_int(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise UserError(f"{where} must be an integer >= 0, got {value!r}", where=where, fix=f"e.g. {where}=0")
-    return int(value)

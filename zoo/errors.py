@@ -21,3 +21,23 @@ class UserError(Exception):
         if fix:
             parts.append(f"Fix: {fix.rstrip('.')}.")
         super().__init__(" ".join(parts))
+
+
+def positive_int(value: object, where: str, example: str) -> int:
+    """``value`` as an int > 0 (bools rejected), or a UserError naming the config key."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise UserError(
+            f"{where} must be a positive integer, got {value!r}", where=where, fix=f"e.g. {example}"
+        )
+    return int(value)
+
+
+def non_negative_int(value: object, where: str) -> int:
+    """``value`` as an int >= 0 (bools rejected), or a UserError naming the config key."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise UserError(f"{where} must be an integer >= 0, got {value!r}", where=where, fix=f"e.g. {where}=0")
+    return int(value)
