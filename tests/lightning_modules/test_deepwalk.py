@@ -1,0 +1,249 @@
+"""DeepWalk / node2vec: walk starts, the banded skip-gram loss against the pair list, noise ∝ degree^0.75, learning.
+
+The two-clique graph and the fake trainer defined here are shared with ``test_line.py`` and ``test_sdne.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from torch.utils.data import DataLoader
+
+from lightning_modules.components.graph_sampling import skipgram_pairs
+from lightning_modules.deepwalk import SkipGram, WalkStarts, noise_distribution
+from zoo.errors import UserError
+
+CONF = Path(__file__).resolve().parents[2] / "conf"
+
+
+def csr_from_edges(num_nodes: int, edges: list[tuple[int, int]], weights: list[float] | None = None):
+    """Symmetric CSR (rowptr, col, weight) of an undirected edge list."""
+    u = torch.tensor([a for a, _ in edges] + [b for _, b in edges])
+    v = torch.tensor([b for _, b in edges] + [a for a, _ in edges])
+    w = torch.tensor((weights or [1.0] * len(edges)) * 2, dtype=torch.float32)
+    order = torch.argsort(u * num_nodes + v)
+    u, v, w = u[order], v[order], w[order]
+    rowptr = torch.zeros(num_nodes + 1, dtype=torch.long)
+    rowptr[1:] = torch.cumsum(torch.bincount(u, minlength=num_nodes), 0)
+    return rowptr, v, w
+
+
+class FakeGraph:
+    """The part of ``datamodules.graphs.Graph`` the baselines read."""
+
+    def __init__(
+        self, num_nodes: int, edges: list[tuple[int, int]], weights: list[float] | None = None
+    ) -> None:
+        self.num_nodes, self.weighted = num_nodes, weights is not None
+        self.csr = csr_from_edges(num_nodes, edges, weights)
+
+    def to_csr(self):
+        return self.csr
+
+
+def two_cliques(size: int = 6) -> FakeGraph:
+    """Two K_size joined by a single edge; community of node i = i // size."""
+    edges = [(a + o, b + o) for o in (0, size) for a in range(size) for b in range(a + 1, size)]
+    return FakeGraph(2 * size, [*edges, (size - 1, size)])
+
+
+def communities(size: int = 6) -> torch.Tensor:
+    return torch.arange(2 * size) // size
+
+
+class FakeTrainer:
+    def __init__(self, graph: FakeGraph) -> None:
+        self.datamodule = type("DataModule", (), {"train_graph": graph})()
+
+
+def attach(module: pl.LightningModule, graph: FakeGraph) -> pl.LightningModule:
+    module._trainer = FakeTrainer(graph)  # setup() reads the training graph from the datamodule
+    module.setup("fit")
+    module._trainer = None
+    return module
+
+
+def separation(z: torch.Tensor, groups: torch.Tensor) -> tuple[float, float]:
+    """Mean cosine similarity within and across communities (self-pairs excluded)."""
+    sim = F.normalize(z, dim=1) @ F.normalize(z, dim=1).T
+    same = groups[:, None] == groups[None, :]
+    off = ~torch.eye(len(groups), dtype=torch.bool)
+    return float(sim[same & off].mean()), float(sim[~same].mean())
+
+
+class GraphData(pl.LightningDataModule):
+    """A minimal stand-in for ``GraphDataModule``: a training graph and the samples factory's loaders."""
+
+    def __init__(self, graph: FakeGraph, samples, batch_size: int = 16) -> None:
+        super().__init__()
+        self.train_graph, self.batch_size = graph, batch_size
+        self.dataset = samples(graph, torch.Generator().manual_seed(0))
+
+    def train_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size)
+
+
+def fit_briefly(module: pl.LightningModule, data: GraphData, epochs: int = 2) -> dict[str, float]:
+    """A real (tiny) Lightning fit: hooks, logging and the configured optimiser work together."""
+    trainer = pl.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, datamodule=data)
+    return {k: float(v) for k, v in trainer.callback_metrics.items()}
+
+
+def skipgram(**kwargs) -> SkipGram:
+    defaults = {"dim": 8, "walk_length": 10, "window": 3}
+    return attach(SkipGram(**{**defaults, **kwargs}), two_cliques())
+
+
+# ---- samples factory ----------------------------------------------------------------------------------------
+
+
+def test_walk_starts_repeat_every_node_num_walks_times() -> None:
+    (starts,) = WalkStarts(num_walks=3)(two_cliques(), torch.Generator()).tensors
+    assert starts.shape == (36,)
+    assert torch.equal(torch.bincount(starts), torch.full((12,), 3))
+    with pytest.raises(UserError, match="num_walks"):
+        WalkStarts(num_walks=0)
+
+
+# ---- loss ---------------------------------------------------------------------------------------------------
+
+
+def test_banded_positive_term_is_the_skipgram_pair_list() -> None:
+    module = skipgram(window=3)
+    torch.nn.init.normal_(module.input.weight)
+    torch.nn.init.normal_(module.context.weight)
+    walks = torch.tensor(
+        [[0, 1, 2, 3, 4, 5, 4, 3], [7, 8, -1, -1, -1, -1, -1, -1], [9, -1, -1, -1, -1, -1, -1, -1]]
+    )
+    positive, per_position, z, pairs = module.band_terms(walks)
+    center, context = skipgram_pairs(walks, 3)
+    expected = F.logsigmoid((module.input(center) * module.context(context)).sum(-1)).sum()
+    torch.testing.assert_close(positive, expected)
+    assert int(pairs) == center.numel() == int(per_position.sum())
+    # each position's weight is its number of context pairs: summed per vertex, the centre counts of the list
+    per_vertex = torch.zeros(12, dtype=torch.long).index_add_(0, walks[walks >= 0], per_position[walks >= 0])
+    assert torch.equal(per_vertex, torch.bincount(center, minlength=12))
+    assert per_position[0].tolist() == [3, 4, 5, 6, 6, 5, 4, 3]
+    assert per_position[1, :2].tolist() == [1, 1] and per_position[2].sum() == 0
+    assert z.shape == (3, 8, 8)
+
+
+@pytest.mark.parametrize("negatives_per", ["position", "pair"])
+def test_loss_is_mean_sgns_per_pair(negatives_per: str) -> None:
+    """With negatives = 0 both modes reduce to −mean log σ(z_c·z'_o) over the pair list."""
+    module = skipgram(negatives=0, negatives_per=negatives_per)
+    torch.nn.init.normal_(module.input.weight)
+    torch.nn.init.normal_(module.context.weight)
+    starts = torch.arange(12)
+    loss, pairs = module.loss(starts, torch.Generator().manual_seed(3))
+    walks = module.walks(starts, torch.Generator().manual_seed(3))
+    center, context = skipgram_pairs(walks, module.hparams.window)
+    expected = -F.logsigmoid((module.input(center) * module.context(context)).sum(-1)).mean()
+    torch.testing.assert_close(loss, expected)
+    assert int(pairs) == center.numel()
+
+
+def test_noise_distribution_is_degree_to_the_three_quarters() -> None:
+    star = FakeGraph(6, [(0, 1), (0, 2), (0, 3), (0, 4), (4, 5)])
+    rowptr, _, weight = star.to_csr()
+    degree = torch.tensor([4.0, 1, 1, 1, 2, 1])
+    torch.testing.assert_close(noise_distribution(rowptr), degree**0.75 / (degree**0.75).sum())
+    weighted = noise_distribution(rowptr, weight * 2.0)
+    torch.testing.assert_close(weighted, (2 * degree) ** 0.75 / ((2 * degree) ** 0.75).sum())
+    # the module's draws follow it (statistical check, ~5 standard errors)
+    module = attach(SkipGram(dim=4, walk_length=3, window=1), star)
+    n = 200_000
+    draws = module.sample_noise(n, torch.Generator().manual_seed(0))
+    freq = torch.bincount(draws, minlength=6).double() / n
+    probs = noise_distribution(rowptr).double()
+    assert (freq - probs).abs().max() < 5 * (probs * (1 - probs) / n).sqrt().max()
+    isolated = noise_distribution(torch.tensor([0, 0, 1, 2]))  # node 0 has no edges: never a noise vertex
+    assert isolated[0] == 0
+
+
+def test_runs_are_seed_deterministic_and_p_q_reach_the_walker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import lightning_modules.deepwalk as deepwalk
+
+    seen = {}
+    real = deepwalk.random_walks
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(deepwalk, "random_walks", spy)
+    losses = []
+    for _ in range(2):
+        torch.manual_seed(7)
+        module = skipgram(p=0.5, q=2.0)
+        losses.append(module.loss(torch.arange(12), module.rng.get(True, module.device))[0])
+    assert seen["p"] == 0.5 and seen["q"] == 2.0 and seen["weight"] is None
+    torch.testing.assert_close(losses[0], losses[1])
+
+
+def test_invalid_arguments() -> None:
+    with pytest.raises(UserError, match="negatives_per"):
+        SkipGram(negatives_per="walk")
+    with pytest.raises(UserError, match="window"):
+        SkipGram(window=0)
+
+
+# ---- learning -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("negatives_per", ["position", "pair"])
+def test_skipgram_separates_two_cliques(negatives_per: str) -> None:
+    torch.manual_seed(0)
+    module = skipgram(dim=16, walk_length=10, window=4, negatives_per=negatives_per)
+    optimizer = torch.optim.SparseAdam(module.parameters(), lr=0.05)
+    generator = torch.Generator().manual_seed(0)
+    starts = torch.arange(12)
+    losses = []
+    for _ in range(40):
+        optimizer.zero_grad()
+        loss, _ = module.loss(starts, generator)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert sum(losses[-5:]) < 0.7 * sum(losses[:5])
+    within, across = separation(module.embed().detach(), communities())
+    assert within > across + 0.5, (within, across)
+
+
+def test_fit_with_the_configured_sparse_adam() -> None:
+    cfg = OmegaConf.load(CONF / "model" / "deepwalk.yaml")
+    cfg.update({"dim": 8, "walk_length": 10, "window": 3})
+    torch.manual_seed(0)
+    module = instantiate(cfg)
+    metrics = fit_briefly(module, GraphData(two_cliques(), WalkStarts(num_walks=2)))
+    assert isinstance(module.configure_optimizers(), torch.optim.SparseAdam)
+    assert torch.isfinite(torch.tensor(metrics["train/loss"])) and "val/loss" in metrics
+    assert module.embed().shape == (12, 8)
+
+
+def test_node2vec_config_is_deepwalk_with_explicit_p_q() -> None:
+    deepwalk, node2vec = (
+        OmegaConf.load(CONF / "model" / f"{name}.yaml") for name in ("deepwalk", "node2vec")
+    )
+    assert node2vec.p == 1.0 and node2vec.q == 1.0
+    merged = OmegaConf.merge(deepwalk, node2vec)
+    merged.pop("defaults", None)
+    assert merged == OmegaConf.merge(deepwalk, {"p": 1.0, "q": 1.0})
