@@ -10,9 +10,9 @@ the input embeddings z.
 ``negatives_per`` selects how the loss is computed (both have the same expected value):
 - ``"position"`` (default): the positive term is the banded walk-by-walk score matrix Z_walk Z'_walkᵀ (exactly the
   pairs of ``skipgram_pairs``, both directions, padding excluded), and each walk position draws ``negatives`` noise
-  vertices once, weighted by its number of context pairs (≤ 2·window). About 20 s per epoch on Cora on 2 CPU cores.
+  vertices once, weighted by its number of context pairs (≤ 2·window). ~20 s per Cora epoch on 2 idle CPU cores.
 - ``"pair"``: the literal word2vec loss over the pair list of ``skipgram_pairs`` with ``negatives`` fresh noise
-  vertices per pair; ~15× slower (~5 min per Cora epoch on 2 cores), kept as the reference.
+  vertices per pair; ~15× slower (~5 min per Cora epoch on 2 idle cores), kept as the reference.
 """
 
 from __future__ import annotations

@@ -199,6 +199,19 @@ def test_runs_are_seed_deterministic_and_p_q_reach_the_walker(monkeypatch: pytes
     torch.testing.assert_close(losses[0], losses[1])
 
 
+def test_noise_streams_restart_per_epoch_for_resumable_runs() -> None:
+    module = skipgram()
+    draws = []
+    for _ in range(2):
+        torch.manual_seed(3)  # what the EpochSeeding callback does at every epoch start
+        module.on_train_epoch_start()
+        draws.append(module.sample_noise(50, module.rng.get(True, module.device)))
+        module.on_validation_epoch_start()  # validation replays the same noise every epoch
+        draws.append(module.sample_noise(50, module.rng.get(False, module.device)))
+    assert torch.equal(draws[0], draws[2]) and torch.equal(draws[1], draws[3])
+    assert not torch.equal(draws[0], draws[1])
+
+
 def test_invalid_arguments() -> None:
     with pytest.raises(UserError, match="negatives_per"):
         SkipGram(negatives_per="walk")
