@@ -164,7 +164,12 @@ class Learn(EmbeddingModule):
         )
 
     def relation_logits(self, v: Tensor, u: Tensor) -> Tensor:
-        return self.head((self.tower(v) - self.tower(u)).abs()).squeeze(-1)
+        """Each distinct vertex of the batch goes through the tower once (a 4,096-pair Cora batch names at most
+        2,708 vertices, not 8,192): same values and gradients, a fraction of the dense-layer work."""
+        nodes, inverse = torch.unique(torch.cat([v, u]), return_inverse=True)
+        z = self.tower(nodes)
+        z_v, z_u = z[inverse[: v.numel()]], z[inverse[v.numel() :]]
+        return self.head((z_v - z_u).abs()).squeeze(-1)
 
     def _loss(self, batch: tuple[Tensor, Tensor, Tensor]) -> Tensor:
         v, u, relation = batch

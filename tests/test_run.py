@@ -145,7 +145,7 @@ def tiny_fit(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fit_writes_the_run_record(tiny_fit: Path) -> None:
     record = read_json(tiny_fit / "metrics.json")
     assert record["experiment"] == "pyramnet_shapes" and record["seed"] == 0 and record["debug"] is False
-    assert record["budget"] == "3 epochs" and record["hardware"].startswith("CPU")
+    assert record["budget"] == "3 epochs" and record["epochs"] == 3 and record["hardware"].startswith("CPU")
     assert {"test/acc", "test/macc", "val/acc_best"} <= set(record["metrics"])
     assert record["published"] == {"test/acc": None, "test/macc": None}
     assert Path(record["checkpoint"]).is_file() and "best_epoch" in record["checkpoint"]

@@ -284,8 +284,19 @@ def write_predictions(
 
 
 def budget_label(cfg: DictConfig, trainer: Any) -> str:
-    epochs = trainer.current_epoch if cfg.task == "fit" else 0
-    label = f"{epochs} epochs" if cfg.task == "fit" else f"{cfg.task} only"
+    """What bounded the training: the epoch count, or the early-stopping rule (seeds stop at different epochs
+    but share this label, so ``make results`` averages them together)."""
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    if cfg.task != "fit":
+        return f"{cfg.task} only"
+    stoppers = [cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
+    if stoppers:
+        label = f"early stopping (patience {stoppers[0].patience}, ≤ {trainer.max_epochs} epochs)"
+    else:
+        label = f"{trainer.current_epoch} epochs"
+    if cfg.trainer.get("max_time"):
+        label += f", ≤ {cfg.trainer.max_time} training time"
     limit = cfg.trainer.get("limit_train_batches")
     if cfg.task == "fit" and limit not in (None, 1.0):
         label += f", limit_train_batches={limit}"
@@ -310,6 +321,8 @@ def write_run_record(
             env["device"], trainer.strategy.root_device.type, trainer.num_devices, str(trainer.precision)
         ),
         "budget": budget_label(cfg, trainer),
+        "epochs": trainer.current_epoch if cfg.task == "fit" else 0,
+        "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "checkpoint": ckpt,
         "wall_time_s": env["wall_time_s"],
         "metrics": metrics,

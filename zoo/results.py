@@ -19,6 +19,24 @@ from zoo.io import atomic_write_text
 
 log = logging.getLogger(__name__)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# Overrides that say where, how long or how loudly a run ran, not what it computed: they never make a variant
+# (the budget and hardware columns already tell runs apart by epochs and device).
+NEUTRAL_OVERRIDES = (
+    "experiment",
+    "seed",
+    "hardware",
+    "logger",
+    "paths",
+    "hydra",
+    "trainer",
+    "task",
+    "name",
+    "callbacks",
+    "data.num_workers",
+    "data.pin_memory",
+    "data.root",
+    "data.cache_dir",
+)
 
 
 def load_records(experiment_dir: Path) -> dict[str, dict[str, Any]]:
@@ -48,8 +66,31 @@ def load_runs(log_dir: Path) -> list[dict[str, Any]]:
             continue
         if not run.get("debug") and run.get("metrics"):
             run["run_dir"] = str(path.parent)
+            if "overrides" not in run:  # records written before metrics.json carried them
+                run["overrides"] = _overrides_file(path.parent / "overrides.yaml")
             runs.append(run)
     return runs
+
+
+def _overrides_file(path: Path) -> list[str]:
+    try:
+        return [str(item) for item in OmegaConf.load(path)] if path.is_file() else []
+    except Exception as err:  # an unreadable file must not hide the run's metrics
+        log.warning("could not read %s: %s", path, err)
+        return []
+
+
+def variant(run: dict[str, Any]) -> str:
+    """The run's method-changing command-line overrides (e.g. ``model.link_score=logistic_regression``).
+
+    Runs with different variants are different rows: a tuning run must never be averaged into the default.
+    """
+    changes = []
+    for item in run.get("overrides") or []:
+        key = item.split("=", 1)[0].lstrip("+~")
+        if not any(key == n or key.startswith(n + ".") for n in NEUTRAL_OVERRIDES):
+            changes.append(item)
+    return " ".join(sorted(changes))
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -64,14 +105,27 @@ def format_measured(values: list[float], scale: float) -> str:
     return f"{mean:.2f} ± {std:.2f}" if len(finite) > 1 else f"{mean:.2f}"
 
 
+def run_cost(group: list[dict]) -> str:
+    """Epochs actually run (a range under early stopping) and the mean wall time of one run."""
+    epochs = sorted({int(r["epochs"]) for r in group if "epochs" in r})
+    times = [float(r["wall_time_s"]) for r in group if r.get("wall_time_s") is not None]
+    parts = []
+    if epochs:
+        parts.append(f"{epochs[0]} ep" if len(epochs) == 1 else f"{epochs[0]}–{epochs[-1]} ep")
+    if times:
+        parts.append(f"{statistics.fmean(times):.0f} s")
+    return ", ".join(parts)
+
+
 def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
-    grouped: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str, str], list[dict]] = defaultdict(list)
     for run in runs:
-        grouped[(run["experiment"], run.get("hardware", "?"), run.get("budget", "?"))].append(run)
+        key = (run["experiment"], variant(run), run.get("hardware", "?"), run.get("budget", "?"))
+        grouped[key].append(run)
     rows = []
     for name, record in records.items():
         metrics = record.get("metrics") or {}
-        groups = sorted(key for key in grouped if key[0] == name) or [(name, "", "")]
+        groups = sorted(key for key in grouped if key[0] == name) or [(name, "", "", "")]
         for key in groups:
             group = grouped.get(key, [])
             for metric, spec in metrics.items():
@@ -82,14 +136,15 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
                 seeds = sorted({r.get("seed") for r in group if metric in r["metrics"]}, key=str)
                 rows.append(
                     [
-                        name,
+                        f"{name} `{key[1]}`" if key[1] else name,
                         f"{spec.get('name', metric)} ({metric}{', ' + unit if unit else ''})",
                         "—" if published is None else str(published),
                         format_measured(values, scale) if values else "not run",
                         str(len(values)) if values else "",
                         ",".join(str(s) for s in seeds),
-                        key[1],
                         key[2],
+                        key[3],
+                        run_cost(group),
                     ]
                 )
     return rows
@@ -105,6 +160,7 @@ def render_table(records: dict[str, dict], runs: list[dict]) -> str:
         "seeds",
         "hardware",
         "budget",
+        "epochs, time / run",
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in table_rows(records, runs)]

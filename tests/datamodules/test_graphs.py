@@ -460,10 +460,13 @@ def test_datamodule_clustering(
     assert torch.equal(dm.labels, loaded["cora"].labels) and dm.num_classes == 7
     n = 10_556
     assert len(dm.train_dataset) == n - round(0.1 * n) and len(dm.val_dataset) == round(0.1 * n)
-    train_rows = set(dm.train_dataset.indices)
-    assert train_rows.isdisjoint(dm.val_dataset.indices) and len(train_rows) + len(dm.val_dataset) == n
-    (batch,) = next(iter(dm.train_dataloader()))
-    assert batch.shape == (512, 2)
+    train_rows = {tuple(row) for row in dm.train_dataset.tensors[0].tolist()}
+    val_rows = {tuple(row) for row in dm.val_dataset.tensors[0].tolist()}
+    assert train_rows.isdisjoint(val_rows) and len(train_rows) + len(val_rows) == n
+    assert train_rows | val_rows == {tuple(row) for row in dm.graph.edge_index.t().tolist()}
+    epoch = [batch for (batch,) in dm.train_dataloader()]  # whole batches gathered at once, shuffled
+    assert epoch[0].shape == (512, 2) and sum(len(b) for b in epoch) == len(train_rows)
+    assert {tuple(row) for row in torch.cat(epoch).tolist()} == train_rows
     assert sum(b[0].shape[0] for b in dm.val_dataloader()) == round(0.1 * n)
     assert next(iter(dm.test_dataloader())).tolist() == [0] and len(dm.test_dataloader()) == 1
     summary = dm.dataset_summary()

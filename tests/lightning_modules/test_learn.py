@@ -99,3 +99,14 @@ def test_learn_fits_relations_and_scores_pairs() -> None:
     scores = module.pair_scores(torch.stack([v, u]))
     assert scores[:3].min() > scores[3:].max()
     assert module.embed().shape == (6, 8)
+
+
+def test_relation_logits_embed_each_distinct_vertex_once_with_the_same_values_and_gradients() -> None:
+    module = built_learn()
+    v, u = torch.tensor([0, 1, 0, 5, 2]), torch.tensor([1, 0, 3, 5, 2])
+    naive = module.head((module.tower(v) - module.tower(u)).abs()).squeeze(-1)
+    (naive_grad,) = torch.autograd.grad(naive.sum(), module.tower.hidden[0].weight)
+    fast = module.relation_logits(v, u)
+    (fast_grad,) = torch.autograd.grad(fast.sum(), module.tower.hidden[0].weight)
+    torch.testing.assert_close(fast, naive)
+    torch.testing.assert_close(fast_grad, naive_grad)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.results import BEGIN, END, load_runs, render_table, run_results, update_readme
+from zoo.results import BEGIN, END, load_records, load_runs, render_table, run_results, update_readme
 
 RECORD = """# @package _global_
 paper:
@@ -66,3 +66,33 @@ def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         update_readme(readme, "x")
+
+
+def test_overridden_runs_are_separate_rows_and_early_stopped_seeds_share_one(
+    tmp_path: Path, records: Path
+) -> None:
+    logs = tmp_path / "logs"
+    budget = "early stopping (patience 5, ≤ 200 epochs)"
+    for seed, (acc, epochs) in enumerate([(0.80, 11), (0.90, 17)]):
+        write_run(logs, "demo", seed, acc)
+        path = logs / f"demo_{seed}_False" / "metrics.json"
+        record = json.loads(path.read_text()) | {
+            "budget": budget,
+            "epochs": epochs,
+            "wall_time_s": 60 + seed * 20,
+        }
+        record["overrides"] = ["experiment=demo", f"seed={seed}", "trainer.max_epochs=200"]
+        path.write_text(json.dumps(record))
+    tuned = logs / "tuned"
+    tuned.mkdir()
+    (tuned / "metrics.json").write_text(
+        json.dumps({"experiment": "demo", "seed": 0, "budget": budget, "metrics": {"test/acc": 0.10}})
+    )
+    (tuned / "overrides.yaml").write_text(
+        "- experiment=demo\n- model.lr=0.5\n"
+    )  # older record: read from file
+    lines = render_table(load_records(records), load_runs(logs)).splitlines()
+    default = next(line for line in lines if line.startswith("| demo |"))
+    assert "85.00 ± 7.07" in default and "| 2 |" in default and "11–17 ep, 70 s" in default
+    variant_row = next(line for line in lines if line.startswith("| demo `model.lr=0.5` |"))
+    assert "10.00" in variant_row and "| 1 |" in variant_row

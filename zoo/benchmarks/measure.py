@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
+
+# Benchmark tables go next to the run logs (ZOO_LOG_DIR, as in conf/paths), under bench/.
+BENCH_DIR = Path(os.environ.get("ZOO_LOG_DIR", "logs")) / "bench"
 
 
 def synchronize(device: torch.device) -> None:

@@ -10,17 +10,16 @@ import argparse
 import json
 import logging
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from zoo.benchmarks.measure import in_subprocess, peak_memory_mib, synchronize, time_per_call
+from zoo.benchmarks.measure import BENCH_DIR, in_subprocess, peak_memory_mib, synchronize, time_per_call
 from zoo.io import atomic_write_text
 from zoo.provenance import cpu_name
 
 VARIANTS = {"PyramNet": {"use_gem": True, "use_pan": True}, "Baseline": {"use_gem": False, "use_pan": False}}
-OUTPUT = Path("logs") / "bench" / "pyramnet.md"
+OUTPUT = BENCH_DIR / "pyramnet.md"
 
 
 def shapes_batches(num_points: int, batch_size: int, count: int) -> list[dict[str, torch.Tensor]]:

@@ -418,3 +418,12 @@ def test_isolated_vertices_get_no_pairs() -> None:
     assert not bool((pairs["v"] == 3).any())
     assert set(pairs["u"][pairs["v"] == 0].tolist()) <= {1, 2, 3}
     assert pairs["v"].dtype == torch.long and pairs["relation"].dtype == torch.float32
+
+
+@pytest.mark.parametrize("strategy", ["auto", "top_down", "bottom_up"])
+def test_sources_that_finish_early_stop_growing_without_changing_the_others(strategy: str) -> None:
+    """One chunk: source 4's only target is a neighbour, source 0's lies 9 hops down the path."""
+    rowptr, col = _nx_csr(nx.path_graph(10))
+    targets = torch.tensor([[9, 1], [5, -1], [3, 3]])
+    got = hop_distances(rowptr, col, torch.tensor([0, 4, 3]), targets, 12, strategy=strategy)
+    assert got.tolist() == [[9, 1], [1, -1], [0, 0]]
