@@ -27,7 +27,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
 from lightning_modules.components.graph_sampling import random_walks, skipgram_pairs
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 
 NEGATIVES_PER = ("position", "pair")
 
@@ -131,12 +131,7 @@ class SkipGram(EmbeddingModule):
         **evaluation: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
-        if negatives_per not in NEGATIVES_PER:
-            raise UserError(
-                f"unknown negatives_per {negatives_per!r}",
-                where="model.negatives_per",
-                fix=f"one of {NEGATIVES_PER}",
-            )
+        check_choice(negatives_per, NEGATIVES_PER, "model.negatives_per")
         for name, value in (("dim", dim), ("walk_length", walk_length), ("window", window)):
             if value < 1:
                 raise UserError(

@@ -28,7 +28,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
 from lightning_modules.components.graph_sampling import learn_pairs
-from zoo.errors import UserError
+from zoo.errors import check_choice
 
 INPUT_MODES = ("adjacency", "embedding")
 LOSSES = ("bce", "eq4")
@@ -60,14 +60,8 @@ class SiameseTower(nn.Module):
         negative_slope: float = 0.01,
     ) -> None:
         super().__init__()
-        if input_mode not in INPUT_MODES:
-            raise UserError(
-                f"unknown input_mode {input_mode!r}", where="model.input_mode", fix=f"one of {INPUT_MODES}"
-            )
-        if adjacency_norm not in ("mean", "sum"):
-            raise UserError(
-                f"unknown adjacency_norm {adjacency_norm!r}", where="model.adjacency_norm", fix="mean or sum"
-            )
+        check_choice(input_mode, INPUT_MODES, "model.input_mode")
+        check_choice(adjacency_norm, ("mean", "sum"), "model.adjacency_norm")
         widths = [int(w) for w in layers]
         num_nodes = rowptr.numel() - 1
         self.input_mode, self.negative_slope = input_mode, negative_slope
@@ -147,8 +141,7 @@ class Learn(EmbeddingModule):
         **evaluation: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
-        if loss not in LOSSES:
-            raise UserError(f"unknown loss {loss!r}", where="model.loss", fix=f"one of {LOSSES}")
+        check_choice(loss, LOSSES, "model.loss")
         layers = [int(width) for width in layers]  # plain ints in the checkpoint's hyperparameters
         self.save_hyperparameters(logger=False, ignore=["optimizer", "scheduler"])
         self.tower: SiameseTower | None = None

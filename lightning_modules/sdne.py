@@ -32,7 +32,7 @@ from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
 from lightning_modules.learn import adjacency_bags
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -60,12 +60,7 @@ class Sdne(EmbeddingModule):
         **evaluation: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
-        if activation not in ACTIVATIONS:
-            raise UserError(
-                f"unknown activation {activation!r}",
-                where="model.activation",
-                fix=f"one of {tuple(ACTIVATIONS)}",
-            )
+        check_choice(activation, ACTIVATIONS, "model.activation")
         widths = [int(w) for w in layers]
         if not widths or min(widths) < 1:
             raise UserError(

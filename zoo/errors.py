@@ -41,3 +41,13 @@ def non_negative_int(value: object, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise UserError(f"{where} must be an integer >= 0, got {value!r}", where=where, fix=f"e.g. {where}=0")
     return int(value)
+
+
+def check_choice(value: object, choices: object, where: str, what: str | None = None) -> None:
+    """Raise a UserError naming the config key and the valid options unless ``value`` is one of ``choices``."""
+    options = tuple(choices)
+    if value not in options:
+        name = what or where.rsplit(".", 1)[-1]
+        raise UserError(
+            f"unknown {name} {value!r}", where=where, fix=f"use one of {', '.join(map(str, options))}"
+        )

@@ -22,7 +22,7 @@ from lightning_modules.components.embedding_eval import (
     logistic_regression_link_scores,
     tsne_figure,
 )
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 
 log = logging.getLogger(__name__)
 EVALUATIONS = ("clustering", "link_prediction")
@@ -47,14 +47,8 @@ class EmbeddingModule(ZooModule):
         scheduler: Callable[..., Any] | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler)
-        if evaluation not in EVALUATIONS:
-            raise UserError(
-                f"unknown evaluation {evaluation!r}", where="model.evaluation", fix=f"one of {EVALUATIONS}"
-            )
-        if link_score not in LINK_SCORES:
-            raise UserError(
-                f"unknown link_score {link_score!r}", where="model.link_score", fix=f"one of {LINK_SCORES}"
-            )
+        check_choice(evaluation, EVALUATIONS, "model.evaluation")
+        check_choice(link_score, LINK_SCORES, "model.link_score")
         self.evaluation, self.link_score = evaluation, link_score
         self.kmeans_runs, self.tsne = kmeans_runs, tsne
 

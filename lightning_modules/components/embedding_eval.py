@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write
 
 EDGE_OPERATORS = ("hadamard", "average", "l1", "l2")
@@ -83,12 +83,7 @@ def edge_features(z: Tensor | np.ndarray, pairs: Tensor, operator: str = "hadama
     hadamard: z_u * z_v; average: (z_u + z_v) / 2; l1: |z_u - z_v| ("weighted-L1"); l2: (z_u - z_v)^2.
     All are symmetric, so an undirected edge gets the same feature in both directions.
     """
-    if operator not in EDGE_OPERATORS:
-        raise UserError(
-            f"unknown edge operator {operator!r}",
-            where="edge_features(operator=...)",
-            fix=f"one of {EDGE_OPERATORS}",
-        )
+    check_choice(operator, EDGE_OPERATORS, "edge_features(operator=...)", "edge operator")
     z = torch.as_tensor(z)
     pairs = _check_pairs(pairs, z.shape[0], "edge_features(pairs=...)")
     a, b = z[pairs[0]], z[pairs[1]]

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 
 HOP_STRATEGIES = ("auto", "top_down", "bottom_up")
 #: Cache-friendly size of hop_distances' dense per-chunk BFS state.
@@ -357,12 +357,7 @@ def hop_distances(
         raise UserError(f"sources must be node ids in [0, {num_nodes})", where=where)
     if targets.numel() and int(targets.max()) >= num_nodes:
         raise UserError(f"targets must be node ids < {num_nodes} (or negative for padding)", where=where)
-    if strategy not in HOP_STRATEGIES:
-        raise UserError(
-            f"unknown strategy {strategy!r}",
-            where="hop_distances(strategy=...)",
-            fix=f"one of {HOP_STRATEGIES}",
-        )
+    check_choice(strategy, HOP_STRATEGIES, "hop_distances(strategy=...)", "strategy")
     max_hops = int(max_hops)
     out = torch.full_like(targets, -1)
     if targets.numel() == 0:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 
 SIMILARITIES = ("covariance", "correlation", "euclidean")
 KERNEL_SHAPES = ("square", "feature")
@@ -122,12 +122,7 @@ class GraphEmbeddingModule(nn.Module):
                 where="model.net.gem_k",
                 fix="set model.net.gem_k to null (ceil(C/4)) or e.g. 20",
             )
-        if similarity not in SIMILARITIES:
-            raise UserError(
-                f"unknown GEM similarity {similarity!r}",
-                where="model.net.gem_similarity",
-                fix=f"use one of {', '.join(SIMILARITIES)}",
-            )
+        check_choice(similarity, SIMILARITIES, "model.net.gem_similarity", "GEM similarity")
         if absolute and similarity == "euclidean":
             # |negative distance| would rank the *farthest* points first: certainly not what the user wants.
             raise UserError(
@@ -226,12 +221,7 @@ class PyramidAttentionNetwork(nn.Module):
                 where="model.net.pan_out_channels",
                 fix=f"use a multiple of {len(kernels)} (paper: 32) or change model.net.pan_kernel_sizes",
             )
-        if kernel_shape not in KERNEL_SHAPES:
-            raise UserError(
-                f"unknown PAN kernel_shape {kernel_shape!r}",
-                where="model.net.pan_kernel_shape",
-                fix=f"use one of {', '.join(KERNEL_SHAPES)}",
-            )
+        check_choice(kernel_shape, KERNEL_SHAPES, "model.net.pan_kernel_shape", "PAN kernel_shape")
         if int(stride) < 1:
             raise UserError(
                 f"PAN stride must be >= 1, got {stride}",
