@@ -290,6 +290,9 @@ def budget_label(cfg: DictConfig, trainer: Any) -> str:
 
     if cfg.task != "fit":
         return f"{cfg.task} only"
+    module = trainer.lightning_module
+    if not getattr(module, "trains", True):  # a solver (DANMF, FPCA): its own iteration budget, no epochs
+        return str(getattr(module, "solver_budget", "solver only"))
     stoppers = [cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
     if stoppers:
         label = f"early stopping (patience {stoppers[0].patience}, ≤ {trainer.max_epochs} epochs)"
@@ -321,7 +324,9 @@ def write_run_record(
             env["device"], trainer.strategy.root_device.type, trainer.num_devices, str(trainer.precision)
         ),
         "budget": budget_label(cfg, trainer),
-        "epochs": trainer.current_epoch if cfg.task == "fit" else 0,
+        "epochs": trainer.current_epoch
+        if cfg.task == "fit" and getattr(trainer.lightning_module, "trains", True)
+        else None,
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "checkpoint": ckpt,
         "wall_time_s": env["wall_time_s"],

@@ -107,7 +107,7 @@ def format_measured(values: list[float], scale: float) -> str:
 
 def run_cost(group: list[dict]) -> str:
     """Epochs actually run (a range under early stopping) and the mean wall time of one run."""
-    epochs = sorted({int(r["epochs"]) for r in group if "epochs" in r})
+    epochs = sorted({int(r["epochs"]) for r in group if r.get("epochs") is not None})
     times = [float(r["wall_time_s"]) for r in group if r.get("wall_time_s") is not None]
     parts = []
     if epochs:
