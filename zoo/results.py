@@ -30,6 +30,7 @@ NEUTRAL_OVERRIDES = (
     "hydra",
     "trainer",
     "task",
+    "ckpt_path",
     "name",
     "callbacks",
     "data.num_workers",
