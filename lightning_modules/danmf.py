@@ -31,6 +31,7 @@ import torch
 from torch import Tensor
 
 from lightning_modules.components.embedding import EmbeddingModule
+from lightning_modules.components.graph_sampling import csr_rows
 from zoo.errors import UserError, non_negative_int
 
 log = logging.getLogger(__name__)
@@ -183,9 +184,8 @@ class Danmf(EmbeddingModule):
             return
         rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
         n = rowptr.numel() - 1
-        rows = torch.repeat_interleave(torch.arange(n), rowptr.diff())
         self.adjacency = torch.sparse_coo_tensor(
-            torch.stack([rows, col]), weight.float(), (n, n), check_invariants=True
+            torch.stack([csr_rows(rowptr), col]), weight.float(), (n, n), check_invariants=True
         )
 
     def factorise(self) -> None:

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.components.graph_sampling import learn_pairs
+from lightning_modules.components.graph_sampling import csr_rows, learn_pairs
 from zoo.errors import check_choice
 
 INPUT_MODES = ("adjacency", "embedding")
@@ -71,7 +71,7 @@ class SiameseTower(nn.Module):
         if input_mode == "adjacency":
             self.first = nn.EmbeddingBag(num_nodes, widths[0], mode="sum")
             self.first_bias = nn.Parameter(torch.zeros(widths[0]))
-            degree = torch.zeros(num_nodes).index_add_(0, _rows(rowptr), self.weight)
+            degree = torch.zeros(num_nodes).index_add_(0, csr_rows(rowptr), self.weight)
             scale = degree.clamp_min(1.0).reciprocal() if adjacency_norm == "mean" else torch.ones(num_nodes)
             self.register_buffer("row_scale", scale, persistent=False)
         else:
@@ -93,10 +93,6 @@ class SiameseTower(nn.Module):
 
     def weight_matrices(self, include_first: bool = False) -> list[Tensor]:
         return [*([self.first.weight] if include_first else []), *(layer.weight for layer in self.hidden)]
-
-
-def _rows(rowptr: Tensor) -> Tensor:
-    return torch.repeat_interleave(torch.arange(rowptr.numel() - 1), rowptr[1:] - rowptr[:-1])
 
 
 class LearnPairs:

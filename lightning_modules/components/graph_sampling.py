@@ -72,15 +72,15 @@ def _check_csr(rowptr: Tensor, col: Tensor, weight: Tensor | None, where: str) -
     return num_nodes
 
 
-def _rows(rowptr: Tensor) -> Tensor:
-    """Source node of every stored edge."""
+def csr_rows(rowptr: Tensor) -> Tensor:
+    """Source node of every stored edge of a CSR graph (the COO row index)."""
     return torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())
 
 
 def _edge_keys(rowptr: Tensor, col: Tensor) -> Tensor:
     """Sorted ``src * N + dst`` of every edge: an O(log E) membership test via ``searchsorted``."""
     num_nodes = rowptr.numel() - 1
-    return torch.sort(_rows(rowptr) * num_nodes + col).values
+    return torch.sort(csr_rows(rowptr) * num_nodes + col).values
 
 
 def _contains(sorted_keys: Tensor, queries: Tensor) -> Tensor:
@@ -97,7 +97,7 @@ def _transpose_csr(rowptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor]:
     order = torch.argsort(col, stable=True)
     in_ptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=col.device)
     in_ptr[1:] = torch.cumsum(torch.bincount(col, minlength=num_nodes), 0)
-    return in_ptr, _rows(rowptr)[order]
+    return in_ptr, csr_rows(rowptr)[order]
 
 
 def _expand(
@@ -155,7 +155,7 @@ class _Stepper:
         before = (rowptr[:-1] - 1).clamp_min(0)
         self.base = torch.where(rowptr[:-1] > 0, self.cum[before] if num_edges else 0.0, 0.0)
         edge_id = torch.arange(num_edges, device=col.device)
-        rows, positive = _rows(rowptr), w > 0
+        rows, positive = csr_rows(rowptr), w > 0
         # First/last positive-weight edge per row: clamping to them guards against float rounding at the ends.
         self.first = torch.full((num_nodes,), num_edges, dtype=torch.long, device=col.device).scatter_reduce(
             0, rows, torch.where(positive, edge_id, num_edges), "amin"
