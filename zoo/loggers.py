@@ -1,9 +1,10 @@
-"""Logger fixes that every paper needs."""
+"""Logger fixes and helpers that every paper needs."""
 
 from __future__ import annotations
 
 import csv
 import os
+from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.loggers import CSVLogger as LightningCSVLogger
@@ -42,3 +43,17 @@ class CSVLogger(LightningCSVLogger):
             # Lightning keeps the header sorted, so the merged key list reproduces the file's column order.
             writer.metrics_keys = sorted(set(writer.metrics_keys) | set(_header(path)))
         super().save()
+
+
+def log_image_file(loggers: list[Any], key: str, path: Path) -> None:
+    """Send a PNG from the run dir to the image-capable loggers (TensorBoard, W&B); CSV has no images."""
+    import numpy as np
+    from PIL import Image
+
+    image = np.asarray(Image.open(path).convert("RGB"))
+    for logger in loggers:
+        name = type(logger).__name__
+        if name == "TensorBoardLogger":
+            logger.experiment.add_image(key, image, dataformats="HWC")
+        elif name == "WandbLogger":
+            logger.log_image(key=key, images=[str(path)])

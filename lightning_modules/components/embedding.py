@@ -23,6 +23,7 @@ from lightning_modules.components.embedding_eval import (
     tsne_figure,
 )
 from zoo.errors import UserError, check_choice
+from zoo.loggers import log_image_file
 
 log = logging.getLogger(__name__)
 EVALUATIONS = ("clustering", "link_prediction")
@@ -95,7 +96,7 @@ class EmbeddingModule(ZooModule):
         z, labels = _labelled(z, data)
         path = tsne_figure(z, labels, out_dir / "tsne.png", seed=0, title=f"{type(self).__name__} t-SNE")
         log.info("t-SNE figure written to %s", path)
-        _log_image(self.loggers, "test/tsne", path)
+        log_image_file(self.loggers, "test/tsne", path)
 
 
 def _labelled(z: Tensor, data: Any) -> tuple[Tensor, Tensor]:
@@ -112,17 +113,3 @@ def _labelled(z: Tensor, data: Any) -> tuple[Tensor, Tensor]:
         return z, labels
     mask = mask.cpu()
     return z[mask], labels[mask]
-
-
-def _log_image(loggers: list[Any], key: str, path: Path) -> None:
-    """Send the PNG to the image-capable loggers (TensorBoard, W&B); CSV has no images."""
-    import numpy as np
-    from PIL import Image
-
-    image = np.asarray(Image.open(path).convert("RGB"))
-    for logger in loggers:
-        name = type(logger).__name__
-        if name == "TensorBoardLogger":
-            logger.experiment.add_image(key, image, dataformats="HWC")
-        elif name == "WandbLogger":
-            logger.log_image(key=key, images=[str(path)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("pyramnet", "learn")
+BENCHMARKS = ("pyramnet", "learn", "fpca")
 
 
 def main(names: list[str]) -> None:

@@ -1,0 +1,215 @@
+"""Base LightningModule of optimisation-based denoisers (FPCA and its RPCA-family baselines).
+
+Nothing is trained (``optimizer`` must be None, so ``run.py`` skips fit): ``test_step`` solves each batch of
+noisy images and scores it. Subclasses implement ``solve(matrices [N, m, n], noise_sigma [N])``; the base decides
+which matrices a method sees: whole images (``grouping.mode=whole_image``, how RPCA-family papers apply their
+models to an image), or groups of similar patches aggregated back (``patch_groups``, WNNM-style).
+
+Scores per image: PSNR (torchmetrics, data range 1 for images) and the relative reconstruction error
+RRE = ‖X̂ − X‖_F / ‖X‖_F; the test metrics are their means over the set, plus each image's PSNR. The run dir gets
+the denoised images (8-bit PNG), ``per_image.csv`` and a clean | noisy | denoised figure, also sent to
+TensorBoard / W&B.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from torchmetrics.functional.image import peak_signal_noise_ratio
+
+from lightning_modules.components.base import ZooModule
+from lightning_modules.components.patch_groups import PatchGrouper
+from zoo.errors import UserError, check_choice, non_negative_int
+from zoo.io import atomic_write, atomic_write_text
+from zoo.loggers import log_image_file
+
+log = logging.getLogger(__name__)
+GROUPING_MODES = ("whole_image", "patch_groups")
+NOISE_LEVELS = ("estimate", "oracle")
+
+
+def relative_error(estimate: Tensor, clean: Tensor) -> Tensor:
+    """‖X̂ − X‖_F / ‖X‖_F per matrix of [B, H, W]."""
+    return torch.linalg.matrix_norm(estimate - clean) / torch.linalg.matrix_norm(clean)
+
+
+def estimate_noise_sigma(images: Tensor) -> Tensor:
+    """Donoho's robust σ̂ = median(|HH|) / 0.6745 of the finest Haar diagonal sub-band, per image [B, H, W].
+
+    Same estimator as ``skimage.restoration.estimate_sigma`` (wavelet MAD), written in torch so it runs batched
+    on the solver's device. It is blind: for sparse noise (most pixels clean) it underestimates the noise power.
+    """
+    h, w = images.shape[-2] // 2 * 2, images.shape[-1] // 2 * 2
+    x = images[..., :h, :w]
+    diagonal = (x[..., 0::2, 0::2] - x[..., 0::2, 1::2] - x[..., 1::2, 0::2] + x[..., 1::2, 1::2]) / 2.0
+    return diagonal.flatten(-2).abs().median(dim=-1).values / 0.6745
+
+
+class DenoisingModule(ZooModule):
+    """Solve-and-score plumbing shared by every denoiser; ``grouping`` is a mapping of ``PatchGrouper`` arguments
+    plus ``mode``; ``noise_level``: "estimate" (blind, default) or "oracle" (the noise model's true std)."""
+
+    def __init__(
+        self,
+        grouping: Mapping[str, Any] | None = None,
+        noise_level: str = "estimate",
+        clip: bool = True,
+        save_images: bool = True,
+        figure_images: int = 10,
+        optimizer: None = None,
+        scheduler: None = None,
+    ) -> None:
+        if optimizer is not None or scheduler is not None:
+            raise UserError(
+                f"{type(self).__name__} solves an optimisation problem per image; it has nothing to train",
+                where="model.optimizer / model.scheduler",
+                fix="model.optimizer=null model.scheduler=null (the solver runs in the test stage)",
+            )
+        super().__init__(optimizer=None, scheduler=None)
+        grouping = dict(grouping or {"mode": "whole_image"})
+        self.grouping_mode = grouping.pop("mode", "whole_image")
+        check_choice(self.grouping_mode, GROUPING_MODES, "model.grouping.mode")
+        self.grouper = PatchGrouper(**grouping) if self.grouping_mode == "patch_groups" else None
+        check_choice(noise_level, NOISE_LEVELS, "model.noise_level")
+        self.noise_level, self.clip, self.save_images = noise_level, bool(clip), bool(save_images)
+        self.figure_images = non_negative_int(figure_images, "model.figure_images")
+        self.results: list[dict[str, Any]] = []
+        self.figures: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    # ---- what a method implements ----------------------------------------------------------------------------
+
+    def solve(self, matrices: Tensor, noise_sigma: Tensor) -> Tensor:
+        """Denoise a stack of matrices [N, m, n] with per-matrix noise levels [N]."""
+        raise NotImplementedError
+
+    @property
+    def solver_budget(self) -> str:
+        raise NotImplementedError
+
+    # ---- shared machinery -------------------------------------------------------------------------------------
+
+    @property
+    def grouping_label(self) -> str:
+        g = self.grouper
+        if g is None:
+            return "whole image"
+        return f"{g.patch_size}×{g.patch_size} patch groups of {g.group_size}, stride {g.stride}, window {g.window}"
+
+    def solve_images(self, images: Tensor, noise_sigma: Tensor) -> Tensor:
+        """``solve`` on whole images [B, H, W], or on their patch groups aggregated back into images."""
+        if self.grouper is None:
+            return self.solve(images, noise_sigma)
+        groups = self.grouper.group(images)
+        b, r = groups.matrices.shape[:2]
+        sigma = noise_sigma[:, None].expand(b, r).reshape(-1)
+        solved = self.solve(groups.matrices.flatten(0, 1), sigma)
+        return self.grouper.aggregate(groups, solved.reshape(groups.matrices.shape))
+
+    def denoise(self, noisy: Tensor, noise_sigma: Tensor) -> Tensor:
+        """The whole method on a batch [B, H, W]; FPCA overrides it with its iterative regularisation."""
+        return self.solve_images(noisy, noise_sigma)
+
+    def on_test_epoch_start(self) -> None:
+        self.results, self.figures = [], []
+
+    def test_step(self, batch: Mapping[str, Any], batch_idx: int) -> None:
+        clean, noisy = batch["clean"].to(self.device), batch["noisy"].to(self.device)
+        sigma = (
+            batch["noise_std"].to(self.device)
+            if self.noise_level == "oracle"
+            else estimate_noise_sigma(noisy)
+        )
+        with torch.no_grad():
+            denoised = self.denoise(noisy, sigma)
+        data_range = batch["data_range"].to(self.device)
+        if self.clip and bool((data_range == 1.0).all()):
+            denoised = denoised.clamp(0.0, 1.0)
+        for i, name in enumerate(batch["name"]):
+            psnr = partial_psnr(denoised[i], clean[i], data_range[i])
+            self.results.append(
+                {
+                    "image": name,
+                    "psnr": psnr,
+                    "rre": float(relative_error(denoised[i], clean[i])),
+                    "psnr_noisy": partial_psnr(noisy[i], clean[i], data_range[i]),
+                    "rre_noisy": float(relative_error(noisy[i], clean[i])),
+                    "noise_sigma_used": float(sigma[i]),
+                }
+            )
+            self.figures.append((name, *(t[i].float().cpu().numpy() for t in (clean, noisy, denoised))))
+
+    def on_test_epoch_end(self) -> None:
+        if not self.results:
+            return
+        for key in ("psnr", "rre", "psnr_noisy", "rre_noisy"):
+            self.log(f"test/{key}", float(np.mean([r[key] for r in self.results])))
+        for result in self.results:
+            self.log(f"test/psnr_{result['image']}", result["psnr"])
+        if self.trainer.is_global_zero:
+            self._write_outputs(Path(self.trainer.default_root_dir))
+
+    def _write_outputs(self, run_dir: Path) -> None:
+        header = list(self.results[0])
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(self.results)
+        atomic_write_text(run_dir / "per_image.csv", text.getvalue())
+        if self.save_images:
+            from PIL import Image
+
+            for name, _, _, denoised in self.figures:
+                png = io.BytesIO()
+                Image.fromarray(np.round(np.clip(denoised, 0, 1) * 255).astype(np.uint8)).save(
+                    png, format="PNG"
+                )
+                atomic_write(
+                    run_dir / "denoised" / f"{name}.png",
+                    lambda handle, data=png: handle.write(data.getvalue()),
+                )
+        if not self.figure_images:
+            return
+        shown = slice(0, self.figure_images)
+        figure = side_by_side(
+            self.figures[shown], self.results[shown], run_dir / "side_by_side.png", type(self).__name__
+        )
+        log.info("denoised images, per_image.csv and %s written to %s", figure.name, run_dir)
+        log_image_file(self.loggers, "test/side_by_side", figure)
+
+
+def partial_psnr(estimate: Tensor, clean: Tensor, data_range: Tensor) -> float:
+    return float(peak_signal_noise_ratio(estimate, clean, data_range=float(data_range)))
+
+
+def side_by_side(
+    figures: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], results: list[dict], path: Path, title: str
+) -> Path:
+    """One row per image: clean | noisy (PSNR) | denoised (PSNR), written atomically as PNG
+    (``model.figure_images`` rows at most: BSD68's 68 would make an unreadable figure)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = len(figures)
+    fig, axes = plt.subplots(rows, 3, figsize=(7.5, 2.5 * rows), squeeze=False)
+    for row, ((name, clean, noisy, denoised), result) in enumerate(zip(figures, results, strict=True)):
+        low, high = float(clean.min()), float(clean.max())
+        captions = (name, f"noisy {result['psnr_noisy']:.2f} dB", f"{title} {result['psnr']:.2f} dB")
+        for ax, image, caption in zip(axes[row], (clean, noisy, denoised), captions, strict=True):
+            ax.imshow(image, cmap="gray", vmin=low, vmax=high)
+            ax.set_title(caption, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=100)
+    plt.close(fig)
+    return atomic_write(path, lambda handle: handle.write(png.getvalue()))

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lightning_modules.components.denoising import estimate_noise_sigma, relative_error, side_by_side
+
+
+def test_noise_estimate_recovers_the_sigma_of_gaussian_noise_on_a_smooth_image() -> None:
+    ramp = torch.linspace(0, 1, 256).repeat(256, 1)
+    noise = (
+        torch.randn(3, 256, 256, generator=torch.Generator().manual_seed(0))
+        * torch.tensor([0.02, 0.05, 0.1])[:, None, None]
+    )
+    estimate = estimate_noise_sigma(ramp + noise)
+    torch.testing.assert_close(estimate, torch.tensor([0.02, 0.05, 0.1]), rtol=0.05, atol=0)
+
+
+def test_relative_error() -> None:
+    clean = torch.ones(2, 4, 4)
+    assert relative_error(clean * 1.1, clean).tolist() == pytest.approx([0.1, 0.1])
+
+
+def test_side_by_side_figure_is_a_png(tmp_path: Path) -> None:
+    image = np.random.default_rng(0).random((16, 16))
+    results = [{"psnr": 30.0, "psnr_noisy": 20.0}]
+    path = side_by_side([("a", image, image, image)], results, tmp_path / "fig.png", "X")
+    assert path.read_bytes()[:4] == b"\x89PNG"
