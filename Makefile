@@ -7,7 +7,7 @@ STAMP := $(VENV)/.iconip-zoo-installed
 PYTEST_ARGS ?=
 export PYTHONUNBUFFERED := 1
 
-.PHONY: help install run test test-slow lint results bench clean
+.PHONY: help install install-fonts run test test-slow lint results bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -19,6 +19,14 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)  ## create/refresh the environment
+
+# Open CJK fonts for the SAFont experiments (datamodules/fonts.py); Debian packages, installed as root or via sudo.
+FONT_PACKAGES := fontconfig fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-uming fonts-lxgw-wenkai
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+install-fonts:  ## the Debian font packages the font-transfer datamodule renders
+	@if dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1; then echo "fonts already installed"; \
+	else $(SUDO) apt-get install -y -q --no-install-recommends $(FONT_PACKAGES) \
+	  || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(FONT_PACKAGES)); fi
 
 run: $(STAMP)  ## the embedded offline demo (PyramNet on synthetic shapes, ~2 min on 2 CPU cores)
 	$(PYTHON) run.py
