@@ -1,4 +1,4 @@
-"""FPCA (Razzak et al., ICONIP 2019): weighted nuclear-norm minimisation in the DCT domain for complex noise.
+"""FPCA (ICONIP 2019): weighted nuclear-norm minimisation in the DCT domain for complex noise.
 
 Problem (eq. 8), for each low-rank matrix Y (a whole image or a group of similar patches), C· = DCT(·):
 

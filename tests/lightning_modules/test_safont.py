@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from datamodules.fonts import GlyphPairs
+from lightning_modules.safont import (
+    ATTENTION,
+    FontGan,
+    PatchDiscriminator,
+    SafontGenerator,
+    canny_strength,
+    edge_loss,
+    paragraph_figure,
+)
+from zoo.errors import UserError
+
+
+@pytest.mark.parametrize("attention", ATTENTION)
+def test_generator_and_discriminator_shapes_for_every_attention_position(attention: str) -> None:
+    generator, discriminator = SafontGenerator(attention, res_blocks=1), PatchDiscriminator(attention)
+    x = torch.rand(2, 1, 64, 64) * 2 - 1
+    y = generator(x)
+    assert y.shape == x.shape
+    assert discriminator(x, torch.tanh(y)).shape == (2, 1, 8, 8)
+    blocks = sum(type(m).__name__ == "SelfAttention" for m in generator.modules())
+    assert blocks == (0 if attention == "none" else 2)
+
+
+def test_pixel_loss_on_tanh_outputs_is_eq5_on_the_rescaled_image() -> None:
+    """BCE-with-logits on 2a equals eq. 5's cross-entropy of (tanh(a) + 1)/2 against the target."""
+    a, y = torch.randn(100), torch.rand(100)
+    image = (torch.tanh(a) + 1) / 2
+    expected = -(y * image.log() + (1 - y) * (1 - image).log()).mean()
+    torch.testing.assert_close(F.binary_cross_entropy_with_logits(2 * a, y), expected)
+
+
+def test_canny_of_a_constant_image_is_empty_and_edge_losses_carry_gradients() -> None:
+    assert float(canny_strength(torch.full((1, 1, 32, 32), 0.7)).abs().sum()) == 0.0
+    target = torch.ones(1, 1, 32, 32)
+    target[..., 8:24, 12:20] = 0.0  # a black stroke
+    for mode in ("canny", "sobel", "target_mask"):
+        fake = torch.rand(1, 1, 32, 32, requires_grad=True)
+        loss = edge_loss(fake, target, mode)
+        loss.backward()
+        assert float(loss.detach()) > 0 and float(fake.grad.abs().sum()) > 0, mode
+    assert float(edge_loss(torch.rand(1, 1, 8, 8), target[..., :8, :8], "none")) == 0.0
+
+
+def small_gan(**kwargs) -> FontGan:
+    adam = functools.partial(torch.optim.Adam, lr=1e-3)
+    return FontGan(res_blocks=1, optimizer_g=adam, optimizer_d=adam, **kwargs)
+
+
+@pytest.mark.parametrize("generator", ["safont", "unet"])
+def test_one_training_step_updates_both_networks(generator: str) -> None:
+    model = small_gan(generator=generator)
+    opt_g, opt_d = model.configure_optimizers()
+    model.optimizers = lambda: (opt_g, opt_d)  # what Lightning hands a manual-optimisation step
+    model.manual_backward = lambda loss: loss.backward()
+    model.log = model.log_dict = lambda *args, **kwargs: None
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    batch = {"source": torch.rand(2, 1, 64, 64), "target": torch.rand(2, 1, 64, 64)}
+    model.training_step(batch, 0)
+    changed = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert changed == {"generator", "discriminator"}
+
+
+def test_paragraph_figure_mixes_generated_and_real_glyphs(tmp_path: Path) -> None:
+    glyphs = torch.rand(2, 64, 64).mul(255).byte().numpy()
+    data = SimpleNamespace(
+        train_set=GlyphPairs(glyphs, glyphs, ["天", "街"]), test_set=GlyphPairs(glyphs, glyphs, ["小", "雨"])
+    )
+    path = paragraph_figure(small_gan(), data, tmp_path / "paragraph.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_options_are_clear_errors() -> None:
+    with pytest.raises(UserError, match="model.attention"):
+        FontGan(attention="f32")
+    with pytest.raises(UserError, match="model.edge_loss"):
+        FontGan(edge_loss="laplace")
