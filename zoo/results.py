@@ -99,11 +99,13 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def format_measured(values: list[float], scale: float) -> str:
+    """Two decimals, four below 0.1 (relative errors such as FPCA's RRE ≈ 0.05 would otherwise show as 0.05 ± 0.00)."""
     finite = [v * scale for v in values if math.isfinite(v)]
     if not finite:
         return "non-finite"
     mean, std = mean_std(finite)
-    return f"{mean:.2f} ± {std:.2f}" if len(finite) > 1 else f"{mean:.2f}"
+    digits = 4 if abs(mean) < 0.1 else 2
+    return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(finite) > 1 else f"{mean:.{digits}f}"
 
 
 def run_cost(group: list[dict]) -> str:

@@ -96,3 +96,10 @@ def test_overridden_runs_are_separate_rows_and_early_stopped_seeds_share_one(
     assert "85.00 ± 7.07" in default and "| 2 |" in default and "11–17 ep, 70 s" in default
     variant_row = next(line for line in lines if line.startswith("| demo `model.lr=0.5` |"))
     assert "10.00" in variant_row and "| 1 |" in variant_row
+
+
+def test_small_values_keep_four_decimals() -> None:
+    from zoo.results import format_measured
+
+    assert format_measured([0.0470, 0.0480], 1.0) == "0.0475 ± 0.0007"
+    assert format_measured([0.40, 0.42], 1.0) == "0.41 ± 0.01"
