@@ -25,8 +25,8 @@ FONT_PACKAGES := fontconfig fonts-wqy-zenhei fonts-arphic-ukai fonts-arphic-umin
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 install-fonts:  ## the Debian font packages the font-transfer datamodule renders
 	@if dpkg -s $(FONT_PACKAGES) >/dev/null 2>&1; then echo "fonts already installed"; \
-	else $(SUDO) apt-get install -y -q --no-install-recommends $(FONT_PACKAGES) \
-	  || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(FONT_PACKAGES)); fi
+	else $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(FONT_PACKAGES) \
+	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(FONT_PACKAGES)); fi
 
 run: $(STAMP)  ## the embedded offline demo (PyramNet on synthetic shapes, ~2 min on 2 CPU cores)
 	$(PYTHON) run.py

@@ -42,7 +42,7 @@ from lightning_modules.components.gan import (
 )
 from lightning_modules.components.unet import UNetGenerator
 from zoo.errors import check_choice
-from zoo.io import atomic_write
+from zoo.io import atomic_write_png
 from zoo.loggers import log_image_file
 
 log = logging.getLogger(__name__)
@@ -282,20 +282,9 @@ class FontGan(ZooModule):
             log.info("Fig. 4-style paragraph written to %s", path)
 
 
-def _save_png(array: Tensor, path: Path) -> Path:
-    import io
-
-    from PIL import Image
-
-    image = Image.fromarray((array.clamp(0, 1) * 255).round().byte().numpy())
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
-
-
 def save_grid(rows: list[Tensor], path: Path) -> Path:
     """Rows of glyphs (source | generated | target), each [N, 1, H, W] in [0, 1], as one PNG."""
-    return _save_png(torch.cat([torch.cat(list(row[:, 0]), dim=1) for row in rows], dim=0), path)
+    return atomic_write_png(path, torch.cat([torch.cat(list(row[:, 0]), dim=1) for row in rows], dim=0))
 
 
 def paragraph_figure(module: FontGan, data: Any, path: Path) -> Path:
@@ -330,4 +319,4 @@ def paragraph_figure(module: FontGan, data: Any, path: Path) -> Path:
         lines_mixed.append(torch.cat(mixed, dim=2))
     gap = torch.ones(3, size // 2, lines_source[0].shape[2])
     image = torch.cat([*lines_source, gap, *lines_mixed], dim=1)
-    return _save_png(image.permute(1, 2, 0), path)
+    return atomic_write_png(path, image.permute(1, 2, 0))

@@ -39,3 +39,13 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> Path:
     import torch
 
     return atomic_write(path, lambda handle: torch.save(obj, handle))
+
+
+def atomic_write_png(path: str | os.PathLike, image: Any) -> Path:
+    """An image in [0, 1] (array or tensor; [H, W] grey or [H, W, 3] RGB) as an 8-bit PNG, written atomically."""
+    import numpy as np
+    from PIL import Image
+
+    values = np.asarray(image.detach().cpu() if hasattr(image, "detach") else image, dtype=np.float64)
+    pixels = Image.fromarray(np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.uint8))
+    return atomic_write(path, lambda handle: pixels.save(handle, format="PNG"))

@@ -28,7 +28,7 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 from lightning_modules.components.base import ZooModule
 from lightning_modules.components.patch_groups import PatchGrouper
 from zoo.errors import UserError, check_choice, non_negative_int, positive_int
-from zoo.io import atomic_write, atomic_write_text
+from zoo.io import atomic_write, atomic_write_png, atomic_write_text
 from zoo.loggers import log_image_file
 
 log = logging.getLogger(__name__)
@@ -173,17 +173,8 @@ class DenoisingModule(ZooModule):
         writer.writerows(self.results)
         atomic_write_text(run_dir / "per_image.csv", text.getvalue())
         if self.save_images:
-            from PIL import Image
-
             for name, _, _, denoised in self.figures:
-                png = io.BytesIO()
-                Image.fromarray(np.round(np.clip(denoised, 0, 1) * 255).astype(np.uint8)).save(
-                    png, format="PNG"
-                )
-                atomic_write(
-                    run_dir / "denoised" / f"{name}.png",
-                    lambda handle, data=png: handle.write(data.getvalue()),
-                )
+                atomic_write_png(run_dir / "denoised" / f"{name}.png", denoised)
         if not self.figure_images:
             return
         shown = slice(0, self.figure_images)
@@ -218,7 +209,7 @@ def side_by_side(
             ax.set_title(caption, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    png = io.BytesIO()
-    fig.savefig(png, format="png", dpi=100)
-    plt.close(fig)
-    return atomic_write(path, lambda handle: handle.write(png.getvalue()))
+    try:
+        return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
+    finally:
+        plt.close(fig)

@@ -26,3 +26,13 @@ def test_crash_mid_write_keeps_old_file_and_leaves_no_temp(tmp_path: Path) -> No
         atomic_write(target, crash)
     assert torch.equal(torch.load(target)["x"], torch.ones(3))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.pt"]
+
+
+def test_atomic_write_png_scales_unit_range_images(tmp_path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from zoo.io import atomic_write_png
+
+    path = atomic_write_png(tmp_path / "x.png", np.array([[0.0, 0.5], [1.0, 2.0]]))
+    assert np.asarray(Image.open(path)).tolist() == [[0, 128], [255, 255]]
