@@ -41,7 +41,7 @@ from lightning_modules.components.gan import (
     rmse_255,
 )
 from lightning_modules.components.unet import UNetGenerator
-from zoo.errors import check_choice
+from zoo.errors import check_choice, non_negative_int
 from zoo.io import atomic_write_png
 from zoo.loggers import log_image_file
 
@@ -177,9 +177,10 @@ class FontGan(ZooModule):
         res_blocks: int = 6,
         adversarial: str = "hinge",
         edge_loss: str = "canny",
-        lambda_edge: float = 1.0,
-        lambda_pixel: float = 1.0,
+        lambda_edge: float = 100.0,
+        lambda_pixel: float = 100.0,
         lambda_l1: float = 0.0,
+        adversarial_warmup_epochs: int = 0,
         apdr_threshold: float = 0.5,
         grid_size: int = 16,
         optimizer_g: Callable[..., torch.optim.Optimizer] | None = None,
@@ -190,6 +191,7 @@ class FontGan(ZooModule):
         check_choice(attention, ATTENTION, "model.attention")
         check_choice(adversarial, ADVERSARIAL, "model.adversarial")
         check_choice(edge_loss, EDGE_LOSSES, "model.edge_loss")
+        non_negative_int(adversarial_warmup_epochs, "model.adversarial_warmup_epochs")
         self.save_hyperparameters(logger=False, ignore=["optimizer_g", "optimizer_d"])
         self.automatic_optimization = False
         self.optimizer_d_factory = optimizer_d
@@ -217,11 +219,22 @@ class FontGan(ZooModule):
         logits = self.generator(2.0 * source01 - 1.0)
         return logits, (torch.tanh(logits) + 1.0) / 2.0
 
+    @property
+    def warming_up(self) -> bool:
+        """True in the reconstruction-only epochs before the adversarial game starts (SRGAN / ESRGAN's
+        pixel-loss pre-training; 0 epochs = SAFont's schedule). Short CPU budgets need it: from a random
+        generator the discriminator wins within an epoch and its gradients swamp the reconstruction losses."""
+        return self.current_epoch < self.hparams.adversarial_warmup_epochs
+
     def generator_losses(
-        self, source01: Tensor, target01: Tensor, logits: Tensor, fake01: Tensor
+        self, source01: Tensor, target01: Tensor, logits: Tensor, fake01: Tensor, adversarial: bool = True
     ) -> dict[str, Tensor]:
         hp = self.hparams
-        adversarial = self.g_loss(self.discriminator(2 * source01 - 1, 2 * fake01 - 1))
+        adversarial = (
+            self.g_loss(self.discriminator(2 * source01 - 1, 2 * fake01 - 1))
+            if adversarial
+            else fake01.new_zeros(())
+        )
         pixel = F.binary_cross_entropy_with_logits(2.0 * logits, target01)  # eq. 5: σ(2a) = (tanh(a) + 1)/2
         edge = edge_loss(fake01, target01, hp.edge_loss) if hp.lambda_edge else fake01.new_zeros(())
         l1 = F.l1_loss(fake01, target01) if hp.lambda_l1 else fake01.new_zeros(())
@@ -232,17 +245,19 @@ class FontGan(ZooModule):
         opt_g, opt_d = self.optimizers()
         source, target = batch["source"], batch["target"]
         logits, fake = self.generate(source)
-        real_score = self.discriminator(2 * source - 1, 2 * target - 1)
-        fake_score = self.discriminator(2 * source - 1, 2 * fake.detach() - 1)
-        loss_d = self.d_loss(real_score, fake_score)
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(loss_d)
-        opt_d.step()
-        losses = self.generator_losses(source, target, logits, fake)
+        adversarial = not self.warming_up
+        if adversarial:
+            real_score = self.discriminator(2 * source - 1, 2 * target - 1)
+            fake_score = self.discriminator(2 * source - 1, 2 * fake.detach() - 1)
+            loss_d = self.d_loss(real_score, fake_score)
+            opt_d.zero_grad(set_to_none=True)
+            self.manual_backward(loss_d)
+            opt_d.step()
+            self.log("train/d_loss", loss_d, prog_bar=True)
+        losses = self.generator_losses(source, target, logits, fake, adversarial)
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(losses["g_total"])
         opt_g.step()
-        self.log("train/d_loss", loss_d, prog_bar=True)
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, prog_bar=False)
 
     def _score(self, batch: dict[str, Any], stage: str) -> Tensor:

@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("zoo")
@@ -84,7 +84,7 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     if cfg.task == "fit" and getattr(module, "trains", True):
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics.update(_scalars(trainer.callback_metrics))
-        ckpt_path = _best_checkpoint(trainer)
+        ckpt_path = _checkpoint_to_test(trainer, cfg.get("test_checkpoint", "best"))
         if trainer.world_size > 1:
             if not trainer.is_global_zero:
                 return None  # rank 0 evaluates alone
@@ -223,12 +223,14 @@ def checked_checkpoint(path: str | None) -> str | None:
     return str(ckpt)
 
 
-def _best_checkpoint(trainer: Any) -> str | None:
-    callback = trainer.checkpoint_callback
-    best = getattr(callback, "best_model_path", "") if callback is not None else ""
-    if best:
-        log.info("Testing the best checkpoint %s", best)
-        return best
+def _checkpoint_to_test(trainer: Any, which: str) -> str | None:
+    """The monitored best checkpoint, or (``last``) the one a monitor-less checkpoint callback wrote last."""
+    check_choice(which, ("best", "last"), "test_checkpoint")
+    callbacks = [cb for cb in trainer.checkpoint_callbacks if (cb.monitor is None) == (which == "last")]
+    path = next((cb.best_model_path for cb in callbacks if cb.best_model_path), "")
+    if path:
+        log.info("Testing the %s checkpoint %s", which, path)
+        return path
     log.warning("No checkpoint was saved (fast_dev_run or checkpointing off): testing the final weights")
     return None
 

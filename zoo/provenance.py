@@ -65,7 +65,12 @@ def device_info() -> dict[str, Any]:
     """The hardware a number was measured on; ``label`` is the short form used in results tables."""
     import torch
 
-    info: dict[str, Any] = {"cpu": cpu_name(), "cpu_count": len(os.sched_getaffinity(0))}
+    # torch's intra-op threads, because runs sharing the CPU (one thread each) time differently from one run alone
+    info: dict[str, Any] = {
+        "cpu": cpu_name(),
+        "cpu_count": len(os.sched_getaffinity(0)),
+        "torch_threads": torch.get_num_threads(),
+    }
     if torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name(0)
         info["gpu_count"] = torch.cuda.device_count()

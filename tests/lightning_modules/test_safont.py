@@ -85,3 +85,21 @@ def test_bad_options_are_clear_errors() -> None:
         FontGan(attention="f32")
     with pytest.raises(UserError, match="model.edge_loss"):
         FontGan(edge_loss="laplace")
+
+
+def test_warmup_epochs_train_the_generator_alone_without_the_adversarial_term(monkeypatch) -> None:
+    model = small_gan(adversarial_warmup_epochs=1)
+    opt_g, opt_d = model.configure_optimizers()
+    model.optimizers = lambda: (opt_g, opt_d)
+    model.manual_backward = lambda loss: loss.backward()
+    logged: dict = {}
+    model.log = lambda name, value, **kwargs: logged.__setitem__(name, value)
+    model.log_dict = lambda values, **kwargs: logged.update(values)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    batch = {"source": torch.rand(2, 1, 64, 64), "target": torch.rand(2, 1, 64, 64)}
+    monkeypatch.setattr(FontGan, "current_epoch", property(lambda self: 0))  # Lightning's counter, no Trainer
+    assert model.warming_up
+    model.training_step(batch, 0)
+    changed = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
+    assert changed == {"generator"}
+    assert float(logged["train/g_adv"]) == 0.0 and "train/d_loss" not in logged

@@ -1,13 +1,20 @@
 import math
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from omegaconf import OmegaConf
 
 from tests.conftest import compose_run_config
 from zoo.errors import UserError
-from zoo.pipeline import check_multirun_strategy, check_targets, checked_checkpoint, objective
+from zoo.pipeline import (
+    _checkpoint_to_test,
+    check_multirun_strategy,
+    check_targets,
+    checked_checkpoint,
+    objective,
+)
 
 
 def test_targets_outside_the_allow_list_are_refused() -> None:
@@ -28,6 +35,20 @@ def test_checkpoint_path_errors(tmp_path: Path) -> None:
         archive.writestr("data.pkl", b"")
     assert checked_checkpoint(str(good)) == str(good)
     assert checked_checkpoint(None) is None
+
+
+def test_the_tested_checkpoint_is_the_monitored_best_or_the_last_one() -> None:
+    trainer = SimpleNamespace(
+        checkpoint_callbacks=[
+            SimpleNamespace(monitor="val/rmse", best_model_path="best_epoch001.ckpt"),
+            SimpleNamespace(monitor=None, best_model_path="last.ckpt"),
+        ]
+    )
+    assert _checkpoint_to_test(trainer, "best") == "best_epoch001.ckpt"
+    assert _checkpoint_to_test(trainer, "last") == "last.ckpt"
+    assert _checkpoint_to_test(SimpleNamespace(checkpoint_callbacks=[]), "last") is None
+    with pytest.raises(UserError, match="test_checkpoint"):
+        _checkpoint_to_test(trainer, "final")
 
 
 def test_objective_fails_the_trial_on_non_finite_values() -> None:

@@ -7,6 +7,7 @@ def test_environment_record_has_versions_device_and_git(tmp_path: Path) -> None:
     record = environment_record(Path(__file__).parents[2], seed=0, wall_time_s=1.234)
     assert record["seed"] == 0 and record["wall_time_s"] == 1.23
     assert record["packages"]["torch"] and record["device"]["cpu_count"] >= 1
+    assert record["device"]["torch_threads"] >= 1
     assert record["peak_memory"]["cpu_rss_mib"] > 0
     assert set(record["git"]) == {"commit", "dirty"}
     assert git_state(tmp_path) == {"commit": None, "dirty": None}
