@@ -22,6 +22,7 @@ from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_json, atomic_write_text
 
 log = logging.getLogger("zoo")
+TEST_CHECKPOINTS = ("best", "last")
 
 TASKS = ("fit", "test", "predict", "results")
 ALLOWED_TARGET_PREFIXES = (
@@ -79,12 +80,14 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
     ckpt_path = checked_checkpoint(cfg.get("ckpt_path"))
+    test_checkpoint = cfg.get("test_checkpoint", "best")
+    check_choice(test_checkpoint, TEST_CHECKPOINTS, "test_checkpoint")  # before fitting, not after
     metrics: dict[str, float] = {}
     fit_trainer = trainer  # the run record describes the hardware that trained
     if cfg.task == "fit" and getattr(module, "trains", True):
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics.update(_scalars(trainer.callback_metrics))
-        ckpt_path = _checkpoint_to_test(trainer, cfg.get("test_checkpoint", "best"))
+        ckpt_path = _checkpoint_to_test(trainer, test_checkpoint)
         if trainer.world_size > 1:
             if not trainer.is_global_zero:
                 return None  # rank 0 evaluates alone
@@ -225,7 +228,7 @@ def checked_checkpoint(path: str | None) -> str | None:
 
 def _checkpoint_to_test(trainer: Any, which: str) -> str | None:
     """The monitored best checkpoint, or (``last``) the one a monitor-less checkpoint callback wrote last."""
-    check_choice(which, ("best", "last"), "test_checkpoint")
+    check_choice(which, TEST_CHECKPOINTS, "test_checkpoint")
     callbacks = [cb for cb in trainer.checkpoint_callbacks if (cb.monitor is None) == (which == "last")]
     path = next((cb.best_model_path for cb in callbacks if cb.best_model_path), "")
     if path:
