@@ -16,6 +16,7 @@ Canny magnitude of each image kept on its own Canny edge pixels (the non-maximum
 carries no gradient; the magnitudes do), L1 between G(x)'s and y's. Alternatives: ``sobel`` (L1 of Sobel
 magnitudes everywhere), ``target_mask`` (L1 of pixels on y's Canny edges), ``none`` (the Fig. 5 ablation).
 Total G loss (eq. 8): L_GAN + λ1·L_edge + λ2·L_pix (+ λ_L1·L1 for the pix2pix / zi2zi baseline).
+``GlyphReference`` scores trivial non-learned outputs (blank page, mean glyph, source copy) with the same metrics.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ WIDTHS = (64, 128, 256, 512)
 EDGE_LOSSES = ("canny", "sobel", "target_mask", "none")
 GENERATORS = ("safont", "unet")
 ADVERSARIAL = ("hinge", "bce")
+REFERENCES = ("blank", "mean_glyph", "source_copy")
 # SAFont Fig. 4: the poem the paper renders with a mix of generated and real characters.
 POEM = ("天街小雨润如酥", "草色遥看近却无", "最是一年春好处", "绝胜烟柳满皇都")
 
@@ -161,6 +163,17 @@ def edge_loss(fake01: Tensor, real01: Tensor, mode: str) -> Tensor:
     return fake01.new_zeros(())
 
 
+def log_glyph_scores(module: ZooModule, fake: Tensor, target: Tensor, stage: str, threshold: float) -> None:
+    """Table 1's RMSE (0-255) and APDR plus SSIM, each a mean over the batch's glyphs (Lightning weights batches by
+    size, so the epoch value is the mean over all glyphs)."""
+    size = target.shape[0]
+    module.log(f"{stage}/rmse", rmse_255(fake, target).mean(), batch_size=size)
+    module.log(f"{stage}/apdr", apdr(fake, target, threshold).mean(), batch_size=size)
+    module.log(
+        f"{stage}/ssim", structural_similarity_index_measure(fake, target, data_range=1.0), batch_size=size
+    )
+
+
 class FontGan(ZooModule):
     """SAFont (``generator=safont``) or the pix2pix / zi2zi baseline (``generator=unet``) as one GAN module.
 
@@ -263,15 +276,7 @@ class FontGan(ZooModule):
     def _score(self, batch: dict[str, Any], stage: str) -> Tensor:
         with torch.no_grad():
             _, fake = self.generate(batch["source"])
-        target = batch["target"]
-        size = target.shape[0]
-        self.log(f"{stage}/rmse", rmse_255(fake, target).mean(), batch_size=size)
-        self.log(f"{stage}/apdr", apdr(fake, target, self.hparams.apdr_threshold).mean(), batch_size=size)
-        self.log(
-            f"{stage}/ssim",
-            structural_similarity_index_measure(fake, target, data_range=1.0),
-            batch_size=size,
-        )
+        log_glyph_scores(self, fake, batch["target"], stage, self.hparams.apdr_threshold)
         return fake
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -295,6 +300,40 @@ class FontGan(ZooModule):
                 self, self.trainer.datamodule, Path(self.trainer.default_root_dir) / "paragraph.png"
             )
             log.info("Fig. 4-style paragraph written to %s", path)
+
+
+class GlyphReference(ZooModule):
+    """A trivial "generator" scored like the GANs, to give their numbers a scale: ``blank`` (a white page),
+    ``mean_glyph`` (the mean training target glyph: the constant image with the least squared error on the training glyphs) or ``source_copy`` (the source
+    font's glyph unchanged). Nothing trains: ``run.py`` goes straight to the test stage, as for the solver methods.
+    """
+
+    solver_budget = "no training (reference)"
+
+    def __init__(self, reference: str = "mean_glyph", apdr_threshold: float = 0.5) -> None:
+        super().__init__(optimizer=None)
+        check_choice(reference, REFERENCES, "model.reference")
+        self.save_hyperparameters(logger=False)
+        self.mean_glyph: Tensor | None = None
+
+    def on_test_start(self) -> None:
+        if self.hparams.reference == "mean_glyph":
+            self.mean_glyph = self.trainer.datamodule.train_set.target.mean(0).to(self.device)
+
+    def reference_glyphs(self, source01: Tensor) -> Tensor:
+        if self.hparams.reference == "blank":
+            return torch.ones_like(source01)
+        if self.hparams.reference == "source_copy":
+            return source01
+        if self.mean_glyph is None:
+            raise RuntimeError(
+                "mean_glyph is set from the training glyphs when testing starts (on_test_start)"
+            )
+        return self.mean_glyph.expand_as(source01)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        fake = self.reference_glyphs(batch["source"])
+        log_glyph_scores(self, fake, batch["target"], "test", self.hparams.apdr_threshold)
 
 
 def save_grid(rows: list[Tensor], path: Path) -> Path:

@@ -12,6 +12,7 @@ from datamodules.fonts import GlyphPairs
 from lightning_modules.safont import (
     ATTENTION,
     FontGan,
+    GlyphReference,
     PatchDiscriminator,
     SafontGenerator,
     canny_strength,
@@ -103,3 +104,34 @@ def test_warmup_epochs_train_the_generator_alone_without_the_adversarial_term(mo
     changed = {name.split(".")[0] for name, p in model.named_parameters() if not torch.equal(p, before[name])}
     assert changed == {"generator"}
     assert float(logged["train/g_adv"]) == 0.0 and "train/d_loss" not in logged
+
+
+def record_log(logged: dict, name: str, value: torch.Tensor, **kwargs) -> None:
+    logged[name] = float(value)
+
+
+def test_glyph_references_score_blank_mean_and_copied_glyphs(monkeypatch) -> None:
+    ink = torch.zeros(1, 64, 64)
+    ink[:, 16:48, 30:34] = 1.0  # a vertical stroke (background 1 = white paper, ink 0)
+    targets = torch.stack([1 - ink, torch.ones(1, 64, 64)])  # one glyph, one blank
+    batch = {"source": targets.clone(), "target": targets}
+    train_targets = torch.stack(
+        [torch.zeros(1, 64, 64), torch.ones(1, 64, 64)]
+    )  # mean glyph: uniform 0.5 grey
+    trainer = SimpleNamespace(datamodule=SimpleNamespace(train_set=SimpleNamespace(target=train_targets)))
+    monkeypatch.setattr(GlyphReference, "trainer", property(lambda self: trainer))
+    scores = {}
+    for reference in ("blank", "mean_glyph", "source_copy"):
+        model = GlyphReference(reference)
+        scores[reference] = logged = {}
+        model.log = functools.partial(record_log, logged)
+        model.on_test_start()
+        model.test_step(batch, 0)
+    assert not GlyphReference().trains
+    assert scores["source_copy"]["test/rmse"] == 0.0 and scores["source_copy"]["test/apdr"] == 0.0
+    stroke = 32 * 4 / 64**2  # the fraction of ink pixels in the first glyph
+    assert scores["blank"]["test/rmse"] == pytest.approx((255 * stroke**0.5 + 0) / 2, rel=1e-5)
+    assert scores["blank"]["test/apdr"] == pytest.approx(stroke / 2)
+    assert scores["mean_glyph"]["test/rmse"] == pytest.approx(127.5, rel=1e-5)  # 0.5 off everywhere
+    with pytest.raises(UserError, match="model.reference"):
+        GlyphReference("noise")
