@@ -26,24 +26,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 
+from lightning_modules.components.adjacency_input import AdjacencyInput
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.components.graph_sampling import csr_rows, learn_pairs
+from lightning_modules.components.graph_sampling import learn_pairs
 from zoo.errors import check_choice
 
 INPUT_MODES = ("adjacency", "embedding")
 LOSSES = ("bce", "eq4")
-
-
-def adjacency_bags(
-    rowptr: Tensor, col: Tensor, weight: Tensor, nodes: Tensor
-) -> tuple[Tensor, Tensor, Tensor]:
-    """The adjacency rows of ``nodes`` as ``EmbeddingBag`` input (flat neighbour ids, offsets, weights)."""
-    starts, counts = rowptr[nodes], rowptr[nodes + 1] - rowptr[nodes]
-    offsets = torch.cumsum(counts, 0) - counts
-    flat = torch.repeat_interleave(starts - offsets, counts) + torch.arange(
-        int(counts.sum()), device=col.device
-    )
-    return col[flat], offsets, weight[flat]
 
 
 class SiameseTower(nn.Module):
@@ -63,30 +52,16 @@ class SiameseTower(nn.Module):
         check_choice(input_mode, INPUT_MODES, "model.input_mode")
         check_choice(adjacency_norm, ("mean", "sum"), "model.adjacency_norm")
         widths = [int(w) for w in layers]
-        num_nodes = rowptr.numel() - 1
-        self.input_mode, self.negative_slope = input_mode, negative_slope
-        self.register_buffer("rowptr", rowptr, persistent=False)
-        self.register_buffer("col", col, persistent=False)
-        self.register_buffer("weight", weight.float(), persistent=False)
-        if input_mode == "adjacency":
-            self.first = nn.EmbeddingBag(num_nodes, widths[0], mode="sum")
-            self.first_bias = nn.Parameter(torch.zeros(widths[0]))
-            degree = torch.zeros(num_nodes).index_add_(0, csr_rows(rowptr), self.weight)
-            scale = degree.clamp_min(1.0).reciprocal() if adjacency_norm == "mean" else torch.ones(num_nodes)
-            self.register_buffer("row_scale", scale, persistent=False)
-        else:
-            self.first = nn.Embedding(num_nodes, widths[0])
+        self.num_nodes, self.negative_slope = rowptr.numel() - 1, negative_slope
+        self.first: AdjacencyInput | nn.Embedding = (
+            AdjacencyInput(rowptr, col, weight, widths[0], mean=adjacency_norm == "mean")
+            if input_mode == "adjacency"
+            else nn.Embedding(self.num_nodes, widths[0])
+        )
         self.hidden = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=False))
 
     def forward(self, nodes: Tensor) -> Tensor:
-        if self.input_mode == "adjacency":
-            ids, offsets, weights = adjacency_bags(self.rowptr, self.col, self.weight, nodes)
-            h = (
-                self.first(ids, offsets, per_sample_weights=weights) * self.row_scale[nodes, None]
-                + self.first_bias
-            )
-        else:
-            h = self.first(nodes)
+        h = self.first(nodes)
         for layer in self.hidden:
             h = layer(F.leaky_relu(h, self.negative_slope))
         return h
@@ -182,7 +157,7 @@ class Learn(EmbeddingModule):
         self.log("val/loss", self._loss(batch), on_step=False, on_epoch=True, prog_bar=True)
 
     def embed(self) -> Tensor:
-        nodes = torch.arange(self.tower.rowptr.numel() - 1, device=self.device)
+        nodes = torch.arange(self.tower.num_nodes, device=self.device)
         return torch.cat([self.tower(chunk) for chunk in nodes.split(self.hparams.embed_batch_size)])
 
     def pair_scores(self, pairs: Tensor) -> Tensor:

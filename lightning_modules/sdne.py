@@ -30,8 +30,8 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset, TensorDataset
 
+from lightning_modules.components.adjacency_input import AdjacencyInput
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.learn import adjacency_bags
 from zoo.errors import UserError, check_choice
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
@@ -71,7 +71,7 @@ class Sdne(EmbeddingModule):
         self.save_hyperparameters(logger=False, ignore=["optimizer", "scheduler"])
         self.widths = widths
         self.act = ACTIVATIONS[activation]
-        self.first: nn.EmbeddingBag | None = None
+        self.first: AdjacencyInput | None = None
         # the width-independent middle layers exist from the start (the |V|-wide ends need the graph)
         self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=False))
         back = widths[::-1]
@@ -82,24 +82,19 @@ class Sdne(EmbeddingModule):
         if self.first is not None:
             return
         rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
-        num_nodes = rowptr.numel() - 1
-        self.register_buffer("rowptr", rowptr, persistent=False)
-        self.register_buffer("col", col, persistent=False)
-        self.register_buffer("weight", weight.float(), persistent=False)
-        self.first = nn.EmbeddingBag(num_nodes, self.widths[0], mode="sum")
-        self.first_bias = nn.Parameter(torch.empty(self.widths[0]))
+        self.first = AdjacencyInput(rowptr, col, weight, self.widths[0])
+        num_nodes = self.first.num_nodes
         bound = 1.0 / max(num_nodes, 1) ** 0.5  # nn.Linear(num_nodes, width)'s default initialisation
         nn.init.uniform_(self.first.weight, -bound, bound)
-        nn.init.uniform_(self.first_bias, -bound, bound)
+        nn.init.uniform_(self.first.bias, -bound, bound)
         self.output = nn.Linear(self.widths[0], num_nodes)
 
     @property
     def num_nodes(self) -> int:
-        return self.rowptr.numel() - 1
+        return self.first.num_nodes
 
     def encode(self, nodes: Tensor) -> Tensor:
-        ids, offsets, weights = adjacency_bags(self.rowptr, self.col, self.weight, nodes)
-        h = self.act(self.first(ids, offsets, per_sample_weights=weights) + self.first_bias)
+        h = self.act(self.first(nodes))
         for layer in self.encoder:
             h = self.act(layer(h))
         return h
@@ -108,15 +103,6 @@ class Sdne(EmbeddingModule):
         for layer in self.decoder:
             y = self.act(layer(y))
         return self.act(self.output(y))
-
-    def adjacency_rows(self, nodes: Tensor) -> Tensor:
-        """The dense adjacency rows ``[B, |V|]`` of ``nodes`` (the reconstruction target x)."""
-        ids, _, weights = adjacency_bags(self.rowptr, self.col, self.weight, nodes)
-        counts = self.rowptr[nodes + 1] - self.rowptr[nodes]
-        rows = torch.repeat_interleave(torch.arange(nodes.numel(), device=ids.device), counts)
-        return torch.zeros(nodes.numel(), self.num_nodes, device=ids.device).index_put_(
-            (rows, ids), weights, accumulate=True
-        )
 
     def weight_matrices(self) -> list[Tensor]:
         return [
@@ -128,7 +114,7 @@ class Sdne(EmbeddingModule):
 
     def loss_terms(self, nodes: Tensor) -> dict[str, Tensor]:
         """The three terms of L for a batch of vertices, unweighted (α and ν are applied in ``loss``)."""
-        x = self.adjacency_rows(nodes)
+        x = self.first.dense_rows(nodes)  # the reconstruction target
         y = self.encode(nodes)
         x_hat = self.decode(y)
         b = torch.where(x != 0, torch.full_like(x, self.hparams.beta), torch.ones_like(x))

@@ -2,38 +2,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lightning_modules.learn import Learn, SiameseTower, adjacency_bags
+from lightning_modules.learn import Learn, SiameseTower
+from tests.lightning_modules.components.test_adjacency_input import dense_adjacency, ring_csr
 from zoo.errors import UserError
-
-
-def ring_csr(n: int = 6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """An undirected ring with weights 1..n on the edges (both directions stored)."""
-    src = torch.arange(n)
-    u = torch.cat([src, (src + 1) % n])
-    v = torch.cat([(src + 1) % n, src])
-    w = torch.cat([src + 1.0, src + 1.0])
-    order = torch.argsort(u * n + v)
-    u, v, w = u[order], v[order], w[order]
-    rowptr = torch.zeros(n + 1, dtype=torch.long)
-    rowptr[1:] = torch.cumsum(torch.bincount(u, minlength=n), 0)
-    return rowptr, v, w
-
-
-def dense_adjacency(rowptr, col, weight) -> torch.Tensor:
-    n = rowptr.numel() - 1
-    rows = torch.repeat_interleave(torch.arange(n), rowptr[1:] - rowptr[:-1])
-    return torch.zeros(n, n).index_put_((rows, col), weight)
-
-
-def test_adjacency_bags_reproduce_the_rows() -> None:
-    rowptr, col, weight = ring_csr()
-    nodes = torch.tensor([4, 0, 4])
-    ids, offsets, w = adjacency_bags(rowptr, col, weight, nodes)
-    bag = torch.nn.EmbeddingBag(6, 6, mode="sum")
-    bag.weight.data = torch.eye(6)
-    torch.testing.assert_close(
-        bag(ids, offsets, per_sample_weights=w), dense_adjacency(rowptr, col, weight)[nodes]
-    )
 
 
 @pytest.mark.parametrize("norm", ["mean", "sum"])
@@ -44,7 +15,7 @@ def test_first_layer_is_the_adjacency_row_times_w_without_a_dense_matmul(norm: s
     if norm == "mean":
         adjacency = adjacency / adjacency.sum(1, keepdim=True)
     nodes = torch.arange(6)
-    torch.testing.assert_close(tower(nodes), adjacency @ tower.first.weight + tower.first_bias)
+    torch.testing.assert_close(tower(nodes), adjacency @ tower.first.weight + tower.first.bias)
 
 
 def test_tower_shapes_and_input_modes() -> None:

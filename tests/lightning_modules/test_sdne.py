@@ -7,6 +7,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from lightning_modules.components.adjacency_input import AdjacencyInput
 from lightning_modules.sdne import NodeBatches, Sdne
 from tests.lightning_modules.test_deepwalk import (
     CONF,
@@ -34,7 +35,7 @@ def test_node_batches_and_shapes() -> None:
     (nodes,) = NodeBatches()(two_cliques(), None).tensors
     assert torch.equal(nodes, torch.arange(12))
     module = sdne(two_cliques(), layers=(16, 8, 4))
-    assert isinstance(module.first, torch.nn.EmbeddingBag)  # no dense |V|-wide input matmul
+    assert isinstance(module.first, AdjacencyInput)  # no dense |V|-wide input matmul
     assert module.embed().shape == (12, 4)
     assert module.decode(module.encode(torch.tensor([0, 5]))).shape == (2, 12)
     assert [m.out_features for m in module.decoder] == [8, 16] and module.output.out_features == 12
@@ -46,8 +47,8 @@ def test_first_layer_reads_the_weighted_adjacency_row() -> None:
     module = sdne(graph, layers=(5,), activation="sigmoid")
     x = torch.tensor([[0, 1, 0, 0], [1, 0, 2, 0], [0, 2, 0, 3], [0, 0, 3, 0]], dtype=torch.float32)
     nodes = torch.tensor([2, 0, 3])
-    torch.testing.assert_close(module.adjacency_rows(nodes), x[nodes])
-    expected = torch.sigmoid(x[nodes] @ module.first.weight + module.first_bias)
+    torch.testing.assert_close(module.first.dense_rows(nodes), x[nodes])
+    expected = torch.sigmoid(x[nodes] @ module.first.weight + module.first.bias)
     torch.testing.assert_close(module.encode(nodes), expected)
 
 
@@ -75,7 +76,7 @@ def test_first_order_and_l2_terms_by_hand(monkeypatch: pytest.MonkeyPatch) -> No
     # ordered pairs: (0,1),(1,0): 1·1; (1,2),(2,1): 1·1; (2,3),(3,2): 2·1 → 2·(1 + 1 + 2) = 8
     assert terms["first_order"].item() == pytest.approx(8.0)
     # = 2 tr(Yᵀ L Y) with L the Laplacian of the batch's adjacency block
-    s = module.adjacency_rows(torch.arange(4))
+    s = module.first.dense_rows(torch.arange(4))
     laplacian = torch.diag(s.sum(1)) - s
     assert terms["first_order"].item() == pytest.approx(2 * torch.trace(y.T @ laplacian @ y).item())
     # batch {0, 1, 3}: only the edge 0-1 lies inside it → 2·1
