@@ -7,13 +7,11 @@ folder needed). Batched = one ``denoise`` call on the whole batch; one by one = 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, time_per_call
-from zoo.io import atomic_write_text
+from zoo.benchmarks.measure import BENCH_DIR, publish, time_per_call
 from zoo.provenance import cpu_name
 
 OUTPUT = BENCH_DIR / "fpca.md"
@@ -74,7 +72,4 @@ def main() -> None:
             f"| {name} | {size}×{size} | {BATCH[int(size)]} | {value['batched']:.2f} | {value['one by one']:.2f} |"
         )
     table = "\n".join(lines) + "\n"
-    atomic_write_text(OUTPUT, table)
-    atomic_write_text(OUTPUT.with_suffix(".json"), json.dumps(results, indent=2))
-    print(table)
-    print(f"written to {OUTPUT}")
+    publish(OUTPUT, table, results)

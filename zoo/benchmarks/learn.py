@@ -5,16 +5,14 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, time_per_call
+from zoo.benchmarks.measure import BENCH_DIR, publish, time_per_call
 from zoo.errors import UserError
-from zoo.io import atomic_write_text
 from zoo.provenance import cpu_name
 
 OUTPUT = BENCH_DIR / "learn.md"
@@ -90,9 +88,4 @@ def main() -> None:
         *(f"| {device} | {rate:,.0f} | {epoch_pairs / rate:,.0f} |" for device, rate in training.items()),
     ]
     table = "\n".join(lines) + "\n"
-    atomic_write_text(OUTPUT, table)
-    atomic_write_text(
-        OUTPUT.with_suffix(".json"), json.dumps({"sampler": sampling, "training": training}, indent=2)
-    )
-    print(table)
-    print(f"written to {OUTPUT}")
+    publish(OUTPUT, table, {"sampler": sampling, "training": training})

@@ -15,6 +15,8 @@ from typing import Any
 
 import torch
 
+from zoo.io import atomic_write_text
+
 # Benchmark tables go next to the run logs (ZOO_LOG_DIR, as in conf/paths), under bench/.
 BENCH_DIR = Path(os.environ.get("ZOO_LOG_DIR", "logs")) / "bench"
 
@@ -49,3 +51,11 @@ def in_subprocess(module: str, *args: str) -> dict[str, Any]:
     """Run ``python -m module args`` and parse its last stdout line as JSON (a clean process per measurement)."""
     out = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def publish(output: Path, table: str, data: Any) -> None:
+    """Write a benchmark's Markdown table and its raw numbers (``.json`` beside it), atomically, and show the table."""
+    atomic_write_text(output, table)
+    atomic_write_text(output.with_suffix(".json"), json.dumps(data, indent=2))
+    print(table)
+    print(f"written to {output}")

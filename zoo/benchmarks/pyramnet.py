@@ -14,8 +14,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from zoo.benchmarks.measure import BENCH_DIR, in_subprocess, peak_memory_mib, synchronize, time_per_call
-from zoo.io import atomic_write_text
+from zoo.benchmarks.measure import (
+    BENCH_DIR,
+    in_subprocess,
+    peak_memory_mib,
+    publish,
+    synchronize,
+    time_per_call,
+)
 from zoo.provenance import cpu_name
 
 VARIANTS = {"PyramNet": {"use_gem": True, "use_pan": True}, "Baseline": {"use_gem": False, "use_pan": False}}
@@ -170,12 +176,7 @@ def main(points: int = 1024, batch: int = 16) -> None:
     }
     cost = overhead()
     table = render(rows, cost, points, batch)
-    atomic_write_text(OUTPUT, table)
-    atomic_write_text(
-        OUTPUT.with_suffix(".json"), json.dumps({"throughput": rows, "overhead": cost}, indent=2)
-    )
-    print(table)
-    print(f"written to {OUTPUT}")
+    publish(OUTPUT, table, {"throughput": rows, "overhead": cost})
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ import json
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, in_subprocess, peak_memory_mib, time_per_call
-from zoo.io import atomic_write_text
+from zoo.benchmarks.measure import BENCH_DIR, in_subprocess, peak_memory_mib, publish, time_per_call
 from zoo.provenance import cpu_name
 
 OUTPUT = BENCH_DIR / "safont.md"
@@ -72,12 +71,7 @@ def main(batch: int = 16, steps: int = 2) -> None:
         ),
     ]
     table = "\n".join(lines) + "\n"
-    atomic_write_text(OUTPUT, table)
-    atomic_write_text(
-        OUTPUT.with_suffix(".json"), json.dumps({"|".join(k): v for k, v in rows.items()}, indent=2)
-    )
-    print(table)
-    print(f"written to {OUTPUT}")
+    publish(OUTPUT, table, {"|".join(k): v for k, v in rows.items()})
 
 
 if __name__ == "__main__":
