@@ -304,8 +304,9 @@ class FontGan(ZooModule):
 
 class GlyphReference(ZooModule):
     """A trivial "generator" scored like the GANs, to give their numbers a scale: ``blank`` (a white page),
-    ``mean_glyph`` (the mean training target glyph: the constant image with the least squared error on the training glyphs) or ``source_copy`` (the source
-    font's glyph unchanged). Nothing trains: ``run.py`` goes straight to the test stage, as for the solver methods.
+    ``mean_glyph`` (the mean training target glyph: the constant image with the least squared error on the training
+    glyphs) or ``source_copy`` (the source font's glyph unchanged). Nothing trains: ``run.py`` goes straight to the
+    test stage, as for the solver methods.
     """
 
     solver_budget = "no training (reference)"

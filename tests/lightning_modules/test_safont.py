@@ -115,9 +115,8 @@ def test_glyph_references_score_blank_mean_and_copied_glyphs(monkeypatch) -> Non
     ink[:, 16:48, 30:34] = 1.0  # a vertical stroke (background 1 = white paper, ink 0)
     targets = torch.stack([1 - ink, torch.ones(1, 64, 64)])  # one glyph, one blank
     batch = {"source": targets.clone(), "target": targets}
-    train_targets = torch.stack(
-        [torch.zeros(1, 64, 64), torch.ones(1, 64, 64)]
-    )  # mean glyph: uniform 0.5 grey
+    # a black and a white training glyph: their mean is a uniform 0.5 grey
+    train_targets = torch.stack([torch.zeros(1, 64, 64), torch.ones(1, 64, 64)])
     trainer = SimpleNamespace(datamodule=SimpleNamespace(train_set=SimpleNamespace(target=train_targets)))
     monkeypatch.setattr(GlyphReference, "trainer", property(lambda self: trainer))
     scores = {}
