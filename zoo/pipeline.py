@@ -50,6 +50,7 @@ def run(cfg: DictConfig) -> float | None:
             Path(cfg.paths.log_dir),
             Path(cfg.results.output),
             readme,
+            search_dir=Path(cfg.paths.root_dir) / "conf" / "hparams_search",
         )
         return None
     check_targets(cfg)

@@ -1,6 +1,8 @@
-"""Render the results table (published vs measured, mean ± std over seeds) from run directories.
+"""Render the results tables (published vs measured, mean ± std over seeds) from run directories.
 
-The README's results section is written only by this module (``make results``), never by hand.
+The README's results section is written only by this module (``make results``), never by hand. Jobs of a named
+search (``hparams_search=...``) are points of a sweep, not results of their record: they stay out of the main table,
+and those of a sensitivity sweep (a search that plots a curve, e.g. LEARN's Fig. 3) get a table of their own.
 """
 
 from __future__ import annotations
@@ -81,17 +83,52 @@ def _overrides_file(path: Path) -> list[str]:
         return []
 
 
-def variant(run: dict[str, Any]) -> str:
+def variant(run: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
     """The run's method-changing command-line overrides (e.g. ``model.link_score=logistic_regression``).
 
     Runs with different variants are different rows: a tuning run must never be averaged into the default.
+    ``ignore`` names further keys to leave out (a sweep's own parameters, which its table shows as a column).
     """
     changes = []
     for item in run.get("overrides") or []:
         key = item.split("=", 1)[0].lstrip("+~")
-        if not any(key == n or key.startswith(n + ".") for n in NEUTRAL_OVERRIDES):
+        if not any(key == n or key.startswith(n + ".") for n in NEUTRAL_OVERRIDES + ignore):
             changes.append(item)
     return " ".join(sorted(changes))
+
+
+def search_of(run: dict[str, Any]) -> str | None:
+    """The named search (``hparams_search=<name>``) that launched the run, if any."""
+    for item in run.get("overrides") or []:
+        key, _, value = item.partition("=")
+        if key.lstrip("+~") == "hparams_search" and value not in ("", "null"):
+            return value
+    return None
+
+
+def load_sensitivity_sweeps(search_dir: Path) -> dict[str, dict[str, Any]]:
+    """{search name: its plotted parameter, metrics and swept keys} for the searches that plot a sensitivity curve
+    (a ``hydra.callbacks.sensitivity_plot`` block, see ``zoo.sweep_plot``)."""
+    sweeps = {}
+    for path in sorted(search_dir.glob("*.yaml")):
+        conf = OmegaConf.load(path)
+        plot = OmegaConf.select(conf, "hydra.callbacks.sensitivity_plot")
+        if plot is None:
+            continue
+        swept = OmegaConf.select(conf, "hydra.sweeper.params") or {}
+        sweeps[path.stem] = {
+            "param": plot.param,
+            "metrics": list(plot.metrics),
+            "title": plot.get("title", path.stem),
+            "swept": tuple(str(key) for key in swept),
+        }
+    return sweeps
+
+
+def swept_value(run: dict[str, Any], param: str) -> Any:
+    """The plotted parameter's value in the run's resolved ``config.yaml`` (as the sweep's plot reads it)."""
+    config = Path(run["run_dir"]) / "config.yaml"
+    return OmegaConf.select(OmegaConf.load(config), param) if config.is_file() else None
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:
@@ -153,21 +190,73 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
     return rows
 
 
-def render_table(records: dict[str, dict], runs: list[dict]) -> str:
-    header = [
-        "experiment",
-        "metric",
-        "published",
-        "measured (mean ± std)",
-        "n",
-        "seeds",
-        "hardware",
-        "budget",
-        "epochs, time / run",
-    ]
+def sensitivity_rows(sweeps: dict[str, dict], records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
+    """One row per sweep, parameter value, remaining variant, hardware and budget; every plotted metric in it."""
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for run in runs:
+        name = search_of(run)
+        if name not in sweeps:
+            continue
+        sweep = sweeps[name]
+        value = swept_value(run, sweep["param"])
+        others = variant(run, ignore=sweep["swept"] + ("hparams_search",))
+        key = (name, run["experiment"], others, run.get("hardware", "?"), run.get("budget", "?"))
+        grouped[(*key, _sort_key(value), str(value))].append(run)
+    rows = []
+    for key in sorted(grouped):
+        name, experiment, others, hardware, budget, _, value = key
+        group = grouped[key]
+        specs = records.get(experiment, {}).get("metrics") or {}
+        cells = []
+        for metric in sweeps[name]["metrics"]:
+            values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
+            if values:
+                cells.append(f"{specs.get(metric, {}).get('name', metric)} {format_measured(values, 1.0)}")
+        seeds = sorted({r.get("seed") for r in group}, key=str)
+        rows.append(
+            [
+                f"{name} (`{experiment}`{' ' + others if others else ''})",
+                f"{sweeps[name]['param']} = {value}",
+                " · ".join(cells) or "no metric",
+                str(len(group)),
+                ",".join(str(s) for s in seeds),
+                hardware,
+                budget,
+                run_cost(group),
+            ]
+        )
+    return rows
+
+
+def _sort_key(value: Any) -> tuple[int, float, str]:
+    """Numbers in numeric order (16 before 128), anything else after them by text."""
+    try:
+        return (0, float(value), "")
+    except (TypeError, ValueError):
+        return (1, 0.0, str(value))
+
+
+# the columns both tables end with, in this order
+SHARED_COLUMNS = ("measured (mean ± std)", "n", "seeds", "hardware", "budget", "epochs, time / run")
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in table_rows(records, runs)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
+
+
+def render_sensitivity(sweeps: dict[str, dict], records: dict[str, dict], runs: list[dict]) -> str:
+    rows = sensitivity_rows(sweeps, records, runs)
+    if not rows:
+        return ""
+    header = ["sweep (record)", "parameter", *SHARED_COLUMNS]
+    intro = "\n**Sensitivity sweeps** (`python run.py hparams_search=<sweep>`; one row per swept value):\n\n"
+    return intro + markdown_table(header, rows)
+
+
+def render_table(records: dict[str, dict], runs: list[dict]) -> str:
+    header = ["experiment", "metric", "published", *SHARED_COLUMNS]
+    return markdown_table(header, table_rows(records, [run for run in runs if search_of(run) is None]))
 
 
 def update_readme(readme: Path, table: str) -> None:
@@ -180,8 +269,13 @@ def update_readme(readme: Path, table: str) -> None:
     atomic_write_text(readme, f"{head}{BEGIN}\n{table}{END}{tail}")
 
 
-def run_results(experiment_dir: Path, log_dir: Path, output: Path, readme: Path | None) -> str:
-    table = render_table(load_records(experiment_dir), load_runs(log_dir))
+def run_results(
+    experiment_dir: Path, log_dir: Path, output: Path, readme: Path | None, search_dir: Path | None = None
+) -> str:
+    records, runs = load_records(experiment_dir), load_runs(log_dir)
+    table = render_table(records, runs)
+    if search_dir is not None:
+        table += render_sensitivity(load_sensitivity_sweeps(search_dir), records, runs)
     atomic_write_text(output, table)
     if readme is not None:
         update_readme(readme, table)

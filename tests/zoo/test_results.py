@@ -2,6 +2,7 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from zoo.results import BEGIN, END, load_records, load_runs, render_table, run_results, update_readme
 
@@ -103,3 +104,64 @@ def test_small_values_keep_four_decimals() -> None:
 
     assert format_measured([0.0470, 0.0480], 1.0) == "0.0475 ± 0.0007"
     assert format_measured([0.40, 0.42], 1.0) == "0.41 ± 0.01"
+
+
+SWEEP = """# @package _global_
+hydra:
+  sweeper:
+    params:
+      model.layers: "[8,16],[8,128]"
+  callbacks:
+    sensitivity_plot:
+      param: model.layers[1]
+      metrics: [test/acc]
+      name: dim
+"""
+
+
+def write_sweep_job(
+    root: Path, search: str, dim: int, seed: int, acc: float, extra: tuple[str, ...] = ()
+) -> None:
+    job = root / f"{search}_{dim}_{seed}_{len(extra)}"
+    job.mkdir(parents=True)
+    overrides = [
+        f"model.layers=[8,{dim}]",
+        f"hparams_search={search}",
+        f"seed={seed}",
+        "trainer.max_epochs=2",
+        *extra,
+    ]
+    record = {"experiment": "demo", "seed": seed, "hardware": "CPU", "budget": "2 epochs", "epochs": 2}
+    record |= {"wall_time_s": 30, "overrides": overrides, "metrics": {"test/acc": acc}}
+    (job / "metrics.json").write_text(json.dumps(record))
+    (job / "config.yaml").write_text(OmegaConf.to_yaml({"model": {"layers": [8, dim]}}))
+
+
+def test_sweep_jobs_leave_the_main_table_for_a_sensitivity_table(tmp_path: Path, records: Path) -> None:
+    searches = tmp_path / "hparams_search"
+    searches.mkdir()
+    (searches / "demo_dim.yaml").write_text(SWEEP)
+    (searches / "demo_optuna.yaml").write_text("# @package _global_\nhydra:\n  sweeper:\n    n_trials: 3\n")
+    logs = tmp_path / "logs"
+    write_run(logs, "demo", 0, 0.80)
+    for seed, acc in enumerate([0.70, 0.72]):
+        write_sweep_job(logs, "demo_dim", 128, seed, acc)
+    write_sweep_job(logs, "demo_dim", 16, 0, 0.50)
+    write_sweep_job(logs, "demo_dim", 16, 0, 0.90, extra=("model.lr=0.1",))
+    write_sweep_job(logs, "demo_optuna", 16, 0, 0.10)  # a tuning trial: in neither table
+    table = run_results(records, logs, tmp_path / "results.md", None, search_dir=searches)
+    main, sensitivity = table.split("**Sensitivity sweeps**")
+    demo_rows = [line for line in main.splitlines() if line.startswith("| demo")]
+    assert len(demo_rows) == 1 and "| 80.00 | 1 | 0 |" in demo_rows[0]  # sweep jobs and trials stay out
+    rows = [line for line in sensitivity.splitlines() if line.startswith("| demo_dim")]
+    assert len(rows) == 3 and not any("demo_optuna" in line for line in sensitivity.splitlines())
+    default_16, default_128, lr = rows[0], rows[1], rows[2]
+    assert (
+        "model.layers[1] = 16" in default_16 and "overall accuracy 0.50 |" in default_16
+    )  # 16 sorts before 128
+    assert (
+        "model.layers[1] = 128" in default_128
+        and "0.71 ± 0.01" in default_128
+        and "| 2 | 0,1 |" in default_128
+    )
+    assert "`demo` model.lr=0.1" in lr and "0.90" in lr and "2 ep, 30 s" in lr
