@@ -304,6 +304,8 @@ def budget_label(cfg: DictConfig, trainer: Any) -> str:
         label = f"early stopping (patience {stoppers[0].patience}, ≤ {trainer.max_epochs} epochs)"
     else:
         label = f"{trainer.current_epoch} epochs"
+    if cfg.trainer.get("max_steps", -1) not in (None, -1):
+        label += f", ≤ {cfg.trainer.max_steps} steps"
     if cfg.trainer.get("max_time"):
         label += f", ≤ {cfg.trainer.max_time} training time"
     limit = cfg.trainer.get("limit_train_batches")

@@ -10,6 +10,7 @@ from tests.conftest import compose_run_config
 from zoo.errors import UserError
 from zoo.pipeline import (
     _checkpoint_to_test,
+    budget_label,
     check_multirun_strategy,
     check_targets,
     checked_checkpoint,
@@ -67,3 +68,22 @@ def test_in_process_ddp_is_refused_under_multirun(tmp_path: Path) -> None:
         check_multirun_strategy(compose_run_config(["hardware=ddp"], tmp_path, multirun=True))
     assert err.value.sweep_fatal
     check_multirun_strategy(compose_run_config(["hardware=ddp_sim"], tmp_path, multirun=True))
+
+
+def test_budget_label_names_every_bound_that_was_set() -> None:
+    """Runs are grouped by this label: a step- or time-capped run must never share a row with an uncapped one."""
+    from pytorch_lightning.callbacks import EarlyStopping
+
+    trainer = SimpleNamespace(
+        lightning_module=SimpleNamespace(), callbacks=[EarlyStopping("val/loss", patience=5)], max_epochs=200
+    )
+
+    def label(**bounds) -> str:
+        return budget_label(OmegaConf.create({"task": "fit", "trainer": bounds}), trainer)
+
+    assert label() == "early stopping (patience 5, ≤ 200 epochs)"
+    assert label(max_steps=-1, max_time=None) == label()
+    assert label(max_steps=894) == "early stopping (patience 5, ≤ 200 epochs), ≤ 894 steps"
+    assert label(max_time="00:00:17:00").endswith("≤ 00:00:17:00 training time")
+    trainer.callbacks, trainer.current_epoch = [], 3
+    assert label(limit_train_batches=10) == "3 epochs, limit_train_batches=10"
