@@ -135,13 +135,15 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def format_measured(values: list[float], scale: float) -> str:
-    """Two decimals, four below 0.1 (relative errors such as FPCA's RRE ≈ 0.05 would otherwise show as 0.05 ± 0.00)."""
+def format_measured(values: list[float], scale: float, digits: int | None = None) -> str:
+    """Two decimals, four below 0.1 (relative errors such as FPCA's RRE ≈ 0.05 would otherwise show as 0.05 ± 0.00);
+    ``digits`` fixes the count (a sensitivity curve's points differ in the third decimal)."""
     finite = [v * scale for v in values if math.isfinite(v)]
     if not finite:
         return "non-finite"
     mean, std = mean_std(finite)
-    digits = 4 if abs(mean) < 0.1 else 2
+    if digits is None:
+        digits = 4 if abs(mean) < 0.1 else 2
     return f"{mean:.{digits}f} ± {std:.{digits}f}" if len(finite) > 1 else f"{mean:.{digits}f}"
 
 
@@ -211,7 +213,9 @@ def sensitivity_rows(sweeps: dict[str, dict], records: dict[str, dict], runs: li
         for metric in sweeps[name]["metrics"]:
             values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
             if values:
-                cells.append(f"{specs.get(metric, {}).get('name', metric)} {format_measured(values, 1.0)}")
+                cells.append(
+                    f"{specs.get(metric, {}).get('name', metric)} {format_measured(values, 1.0, digits=4)}"
+                )
         seeds = sorted({r.get("seed") for r in group}, key=str)
         rows.append(
             [

@@ -104,6 +104,7 @@ def test_small_values_keep_four_decimals() -> None:
 
     assert format_measured([0.0470, 0.0480], 1.0) == "0.0475 ± 0.0007"
     assert format_measured([0.40, 0.42], 1.0) == "0.41 ± 0.01"
+    assert format_measured([0.9412, 0.9530], 1.0, digits=4) == "0.9471 ± 0.0083"
 
 
 SWEEP = """# @package _global_
@@ -156,12 +157,7 @@ def test_sweep_jobs_leave_the_main_table_for_a_sensitivity_table(tmp_path: Path,
     rows = [line for line in sensitivity.splitlines() if line.startswith("| demo_dim")]
     assert len(rows) == 3 and not any("demo_optuna" in line for line in sensitivity.splitlines())
     default_16, default_128, lr = rows[0], rows[1], rows[2]
-    assert (
-        "model.layers[1] = 16" in default_16 and "overall accuracy 0.50 |" in default_16
-    )  # 16 sorts before 128
-    assert (
-        "model.layers[1] = 128" in default_128
-        and "0.71 ± 0.01" in default_128
-        and "| 2 | 0,1 |" in default_128
-    )
-    assert "`demo` model.lr=0.1" in lr and "0.90" in lr and "2 ep, 30 s" in lr
+    assert "model.layers[1] = 16" in default_16 and "overall accuracy 0.5000 |" in default_16  # 16 before 128
+    assert "model.layers[1] = 128" in default_128 and "0.7100 ± 0.0141" in default_128
+    assert "| 2 | 0,1 |" in default_128
+    assert "`demo` model.lr=0.1" in lr and "0.9000" in lr and "2 ep, 30 s" in lr
