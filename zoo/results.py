@@ -18,6 +18,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from zoo.io import atomic_write_text
+from zoo.sweep_plot import job_value, load_sensitivity_sweeps
 
 log = logging.getLogger(__name__)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -106,31 +107,6 @@ def search_of(run: dict[str, Any]) -> str | None:
     return None
 
 
-def load_sensitivity_sweeps(search_dir: Path) -> dict[str, dict[str, Any]]:
-    """{search name: its plotted parameter, metrics and swept keys} for the searches that plot a sensitivity curve
-    (a ``hydra.callbacks.sensitivity_plot`` block, see ``zoo.sweep_plot``)."""
-    sweeps = {}
-    for path in sorted(search_dir.glob("*.yaml")):
-        conf = OmegaConf.load(path)
-        plot = OmegaConf.select(conf, "hydra.callbacks.sensitivity_plot")
-        if plot is None:
-            continue
-        swept = OmegaConf.select(conf, "hydra.sweeper.params") or {}
-        sweeps[path.stem] = {
-            "param": plot.param,
-            "metrics": list(plot.metrics),
-            "title": plot.get("title", path.stem),
-            "swept": tuple(str(key) for key in swept),
-        }
-    return sweeps
-
-
-def swept_value(run: dict[str, Any], param: str) -> Any:
-    """The plotted parameter's value in the run's resolved ``config.yaml`` (as the sweep's plot reads it)."""
-    config = Path(run["run_dir"]) / "config.yaml"
-    return OmegaConf.select(OmegaConf.load(config), param) if config.is_file() else None
-
-
 def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
@@ -200,7 +176,7 @@ def sensitivity_rows(sweeps: dict[str, dict], records: dict[str, dict], runs: li
         if name not in sweeps:
             continue
         sweep = sweeps[name]
-        value = swept_value(run, sweep["param"])
+        value = job_value(Path(run["run_dir"]), sweep["param"])
         others = variant(run, ignore=sweep["swept"] + ("hparams_search",))
         key = (name, run["experiment"], others, run.get("hardware", "?"), run.get("budget", "?"))
         grouped[(*key, _sort_key(value), str(value))].append(run)

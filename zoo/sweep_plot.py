@@ -23,12 +23,35 @@ from zoo.io import atomic_write, atomic_write_text
 log = logging.getLogger(__name__)
 
 
+def load_sensitivity_sweeps(search_dir: Path) -> dict[str, dict[str, Any]]:
+    """{search name: its plotted parameter, metrics and swept keys} for the named searches that plot with this
+    callback (a ``hydra.callbacks.sensitivity_plot`` block): ``make results`` gives them a table of their own."""
+    sweeps = {}
+    for path in sorted(search_dir.glob("*.yaml")):
+        conf = OmegaConf.load(path)
+        plot = OmegaConf.select(conf, "hydra.callbacks.sensitivity_plot")
+        if plot is not None:
+            swept = OmegaConf.select(conf, "hydra.sweeper.params") or {}
+            sweeps[path.stem] = {
+                "param": plot.param,
+                "metrics": list(plot.metrics),
+                "swept": tuple(str(key) for key in swept),
+            }
+    return sweeps
+
+
+def job_value(job_dir: Path, param: str) -> Any:
+    """The swept parameter's value in a job's resolved ``config.yaml`` (``None`` when the job wrote none)."""
+    config = job_dir / "config.yaml"
+    return OmegaConf.select(OmegaConf.load(config), param) if config.is_file() else None
+
+
 def collect(sweep_dir: Path, param: str, metrics: list[str]) -> dict[float, dict[str, list[float]]]:
     """{parameter value: {metric: [values over jobs]}} from the finished jobs of a sweep."""
     table: dict[float, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record_path in sorted(sweep_dir.glob("*/metrics.json")):
         record = json.loads(record_path.read_text())
-        value = OmegaConf.select(OmegaConf.load(record_path.parent / "config.yaml"), param)
+        value = job_value(record_path.parent, param)
         for metric in metrics:
             if metric in record.get("metrics", {}):
                 table[float(value)][metric].append(record["metrics"][metric])
