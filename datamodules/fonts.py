@@ -29,6 +29,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules import checks
 from zoo.errors import UserError, non_negative_int, positive_int
 from zoo.io import atomic_write
 
@@ -87,6 +88,12 @@ def resolve_font(spec: str) -> FontFace:
     if path.suffix.lower() in (".ttf", ".otf", ".ttc", ".otc"):
         if not path.is_file():
             raise UserError(f"font file {path} does not exist", where=f"font '{spec}'", fix="check the path")
+        if face and not face.isdigit():
+            raise UserError(
+                f"the face index {face!r} after '#' is not a number",
+                where=f"font '{spec}'",
+                fix="e.g. font.ttc#0",
+            )
         return FontFace(str(spec), path, int(face or 0))
     family = path_part.split(":", 1)[0].strip()
     if shutil.which("fc-match") is None:
@@ -213,11 +220,11 @@ class FontPairDataModule(pl.LightningDataModule):
     ) -> None:
         super().__init__()
         self.source_spec, self.target_spec = source, target
-        self.cache_dir = Path(cache_dir).expanduser()
+        self.cache_dir = checks.folder(cache_dir, "data.cache_dir")
         self.image_size = positive_int(image_size, "data.image_size", "data.image_size=64")
         self.train_size = positive_int(train_size, "data.train_size", "data.train_size=2000")
         self.val_size = non_negative_int(val_size, "data.val_size")
-        self.split_seed = int(split_seed)
+        self.split_seed = checks.seed(split_seed, "data.split_seed")
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=16")
         self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)

@@ -54,6 +54,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
+from datamodules import checks
 from datamodules.pointclouds import derive_seed
 from zoo.errors import UserError, non_negative_int, positive_int
 from zoo.io import atomic_torch_save, atomic_write_json
@@ -1150,18 +1151,17 @@ class GraphDataModule(pl.LightningDataModule):
         self.spec = dataset_spec(dataset)
         if task not in TASKS:
             raise UserError(f"unknown task {task!r}", where="data.task", fix=f"use one of {', '.join(TASKS)}")
-        if not 0 < float(hide_fraction) < 1:
-            raise UserError(
-                f"hide_fraction must be in (0, 1), got {hide_fraction}",
-                where="data.hide_fraction",
-                fix="e.g. data.hide_fraction=0.5 (LEARN hides 50 % of the links)",
-            )
-        if not 0 <= float(val_fraction) < 1:
-            raise UserError(
-                f"val_fraction must be in [0, 1), got {val_fraction}",
-                where="data.val_fraction",
-                fix="e.g. data.val_fraction=0.1 (LEARN's 90/10 split), or 0 for no validation",
-            )
+        hide_fraction = checks.fraction(
+            hide_fraction,
+            "data.hide_fraction",
+            "e.g. data.hide_fraction=0.5 (LEARN hides 50 % of the links)",
+            open_low=True,
+        )
+        val_fraction = checks.fraction(
+            val_fraction,
+            "data.val_fraction",
+            "e.g. data.val_fraction=0.1 (LEARN's 90/10 split), or 0 for no validation",
+        )
         if samples is not None and not callable(samples):
             raise UserError(
                 f"samples must be a callable (graph, generator) -> Dataset, got {type(samples).__name__}",
@@ -1169,16 +1169,19 @@ class GraphDataModule(pl.LightningDataModule):
                 fix="give a Hydra partial (_partial_: true) of the method's sample dataset, or null",
             )
         self.dataset = self.spec.key
-        self.root, self.cache_dir = Path(root).expanduser(), Path(cache_dir).expanduser()
+        self.root, self.cache_dir = (
+            checks.folder(root, "data.root"),
+            checks.folder(cache_dir, "data.cache_dir"),
+        )
         self.task = task
-        self.hide_fraction, self.split_seed = float(hide_fraction), int(split_seed)
+        self.hide_fraction, self.split_seed = hide_fraction, checks.seed(split_seed, "data.split_seed")
         self.keep_connected, self.verify_checksums = bool(keep_connected), bool(verify_checksums)
         self.samples = samples
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=1024")
-        self.val_fraction = float(val_fraction)
+        self.val_fraction = val_fraction
         self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)
-        self.samples_seed = None if samples_seed is None else int(samples_seed)
+        self.samples_seed = checks.optional_seed(samples_seed, "data.samples_seed")
         self._graph: Graph | None = None
         self._split: EdgeSplit | None = None
         self._train: Dataset | None = None

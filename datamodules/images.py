@@ -27,9 +27,10 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from datamodules import checks
 from datamodules.noise import NoiseModel
 from datamodules.pointclouds import derive_seed
-from zoo.errors import UserError, check_choice, positive_int
+from zoo.errors import UserError, check_choice, non_negative_int, positive_int
 from zoo.io import atomic_write
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,19 @@ class SameShapeBatches(Sampler[list[int]]):
         return len(self.batches)
 
 
+def _lowrank_options(lowrank: Mapping[str, int] | None) -> dict[str, int]:
+    """``data.lowrank`` with defaults, as positive ints and rank <= size (a rank above it is not attainable)."""
+    merged = checks.options(lowrank, "data.lowrank", {"count": 1, "size": 100, "rank": 5})
+    out = {k: positive_int(v, f"data.lowrank.{k}", f"data.lowrank.{k}=5") for k, v in merged.items()}
+    if out["rank"] > out["size"]:
+        raise UserError(
+            f"a {out['size']}×{out['size']} matrix cannot have rank {out['rank']}",
+            where="data.lowrank.rank",
+            fix=f"set data.lowrank.rank <= data.lowrank.size ({out['size']})",
+        )
+    return out
+
+
 class DenoisingDataModule(pl.LightningDataModule):
     """Clean images of ``images`` (a key of ``SETS``) and their noisy copies under ``noise`` (a ``NoiseModel``).
 
@@ -232,13 +246,15 @@ class DenoisingDataModule(pl.LightningDataModule):
             raise UserError(
                 f"bad noise settings: {err}", where="data.noise", fix="see conf/data/images.yaml"
             ) from None
-        self.images, self.root = images, Path(root).expanduser()
+        self.images, self.root = images, checks.folder(root, "data.root")
         self.size = None if size is None else positive_int(size, "data.size", "data.size=128")
-        self.size_mode, self.noise_seed = size_mode, noise_seed
+        self.size_mode = size_mode
+        self.noise_seed = checks.optional_seed(noise_seed, "data.noise_seed")
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=16")
         self.verify_checksums, self.download = bool(verify_checksums), bool(download)
-        self.lowrank = {"count": 1, "size": 100, "rank": 5} | dict(lowrank or {})
-        self.num_workers, self.pin_memory = num_workers, bool(pin_memory)
+        self.lowrank = _lowrank_options(lowrank)
+        self.num_workers = non_negative_int(num_workers, "data.num_workers")
+        self.pin_memory = bool(pin_memory)
         self.dataset: NoisyImages | None = None
 
     @property

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from datamodules import checks
 from datamodules.pointclouds import (
     PointCloudDataModule,
     PointCloudSplits,
@@ -53,6 +54,8 @@ READER_VERSION = "off-reader-1/sampler-1/unit-sphere-1"
 _CACHE_FORMAT = 1
 _FIX_CORRUPT = "re-download or delete the file"
 _COMMENT = re.compile(r"#[^\n]*")
+_MAX_COUNT_DIGITS = 18  # any count that fits int64; a real mesh has far fewer lines than 10**18
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -79,8 +82,10 @@ def read_off(path: str | os.PathLike) -> tuple[Tensor, Tensor]:
         counts_tokens, body_start = lines[1].split(), 2
     if not 2 <= len(counts_tokens) <= 3 or not all(t.isdigit() for t in counts_tokens):
         raise _corrupt(
-            path, f"the counts line must be 'vertices faces [edges]', got {' '.join(counts_tokens)!r}"
+            path, f"the counts line must be 'vertices faces [edges]', got {' '.join(counts_tokens)[:80]!r}"
         )
+    if any(len(t) > _MAX_COUNT_DIGITS for t in counts_tokens):  # int() refuses over 4300 digits
+        raise _corrupt(path, f"absurd counts on the counts line {' '.join(counts_tokens)[:80]!r}")
     num_vertices, num_faces = int(counts_tokens[0]), int(counts_tokens[1])
     if num_vertices == 0 or num_faces == 0:
         raise _corrupt(path, f"empty mesh ({num_vertices} vertices, {num_faces} faces)")
@@ -121,9 +126,15 @@ def _parse_block(path: Path, lines: list[str], dtype: type, what: str) -> tuple[
     tokens = block.split()
     try:
         values = np.array(tokens, dtype=dtype)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:  # overflow: an integer beyond int64
         bad = next((t for t in tokens if not _parses(t, dtype)), "?")
-        raise _corrupt(path, f"non-numeric value {bad[:40]!r} in the {what}") from err
+        if dtype is not np.int64:
+            problem = "non-numeric value"
+        elif _INTEGER.fullmatch(bad):
+            problem = "out-of-range integer"
+        else:
+            problem = "non-integer value"
+        raise _corrupt(path, f"{problem} {bad[:40]!r} in the {what}") from err
     raw = np.frombuffer(block.encode("ascii"), dtype=np.uint8)
     space = raw <= 32
     token_starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))
@@ -137,7 +148,7 @@ def _parse_block(path: Path, lines: list[str], dtype: type, what: str) -> tuple[
 def _parses(token: str, dtype: type) -> bool:
     try:
         np.array([token], dtype=dtype)
-    except ValueError:
+    except (ValueError, OverflowError):
         return False
     return True
 
@@ -159,8 +170,9 @@ def _parse_faces(path: Path, lines: list[str], num_vertices: int) -> np.ndarray:
     values, per_line = _parse_block(path, lines, np.int64, "face lines")
     starts = np.cumsum(per_line) - per_line
     sizes = values[starts]
-    if (sizes < 3).any() or (per_line < sizes + 1).any():
-        bad = int(np.argmax((sizes < 3) | (per_line < sizes + 1)))
+    wrong = (sizes < 3) | (sizes > per_line - 1)  # not ``per_line < sizes + 1``: that wraps at 2**63 - 1
+    if wrong.any():
+        bad = int(np.argmax(wrong))
         raise _corrupt(
             path,
             f"face {bad} announces {sizes[bad]} vertices and lists {per_line[bad] - 1} "
@@ -283,10 +295,11 @@ class ModelNet40DataModule(PointCloudDataModule):
                 where="data.use_normals",
                 fix="set data.use_normals=false, or data.source=resampled",
             )
-        self.root = Path(root).expanduser()
-        self.cache_dir = Path(cache_dir).expanduser()
+        self.root = checks.folder(root, "data.root")
+        self.cache_dir = checks.folder(cache_dir, "data.cache_dir")
         self.source, self.num_points, self.use_normals = source, num_points, bool(use_normals)
-        self.sampling_seed, self.download = int(sampling_seed), bool(download)
+        self.sampling_seed = checks.seed(sampling_seed, "data.sampling_seed")
+        self.download = bool(download)
         # raw ModelNet meshes are z-up; PointNet++'s resampled files are y-up
         self.up_axis = "z" if source == "mesh" else "y"
         self.dataset_name = (
@@ -439,19 +452,34 @@ class ModelNet40DataModule(PointCloudDataModule):
     # ---- cache ---------------------------------------------------------------------------------------------
 
     def _cache_dir(self, files: dict[str, list[tuple[str, int]]]) -> Path:
-        """``cache_dir/modelnet40/<source>-<key>``; the key hashes the parameters and raw names + sizes."""
+        """``cache_dir/modelnet40/<source>-<key>``; the key hashes the parameters and the raw files' manifest."""
         params = {"source": self.source, "num_points": self.num_points, "use_normals": self.use_normals}
         if self.source == "mesh":
             params["sampling_seed"] = self.sampling_seed
-        manifest = {
-            split: [[rel, (self.raw_dir / rel).stat().st_size] for rel, _ in listed]
-            for split, listed in files.items()
-        }
+        manifest = {split: [self._stat(rel) for rel, _ in listed] for split, listed in files.items()}
         payload = json.dumps(
             {"params": params, "reader": READER_VERSION, "manifest": manifest}, sort_keys=True
         )
         self.cache_key = hashlib.sha256(payload.encode()).hexdigest()[:16]
         return self.cache_dir / "modelnet40" / f"{self.source}-{self.cache_key}"
+
+    def _stat(self, rel: str) -> list[str | int]:
+        """(name, size, mtime_ns) of one raw file: what the cache key knows about its content.
+
+        Not a content hash, unlike the graph caches (a few files, sha256 each): ModelNet40 is ~12k files and
+        gigabytes of text, which would take seconds to minutes to hash on every start, while a stat costs
+        microseconds. An edit in place changes ``mtime_ns`` even when the size stays the same; only a tool
+        that rewrites a file and then restores both its size and its mtime defeats this (delete the cache
+        folder then). Copying the data without keeping mtimes (``cp`` without ``-p``) rebuilds the cache once.
+        """
+        path = self.raw_dir / rel
+        try:
+            stat = path.stat()
+        except OSError as err:  # vanished since the listing, or a dangling link
+            raise UserError(
+                f"cannot read raw file ({err.strerror or err})", where=str(path), fix=_FIX_CORRUPT
+            ) from err
+        return [rel, stat.st_size, stat.st_mtime_ns]
 
     def _load_or_build(
         self, split: str, files: list[tuple[str, int]], cache: Path
@@ -468,8 +496,10 @@ class ModelNet40DataModule(PointCloudDataModule):
         data = torch.load(path, map_location="cpu", weights_only=True)
         names, labels = [rel for rel, _ in files], [label for _, label in files]
         shape = (len(files), self.num_points, self.declared_point_features())
-        if data.get("format") != _CACHE_FORMAT or data["files"] != names or data["labels"].tolist() != labels:
-            raise ValueError("format, file list or labels differ from the raw data")
+        if data.get("format") != _CACHE_FORMAT or data.get("key") != self.cache_key:
+            raise ValueError("format or key differ")
+        if data["files"] != names or data["labels"].tolist() != labels:
+            raise ValueError("file list or labels differ from the raw data")
         if tuple(data["points"].shape) != shape:
             raise ValueError(f"points have shape {tuple(data['points'].shape)}, expected {shape}")
         return PointCloudTensorDataset(data["points"], data["labels"])
@@ -482,7 +512,13 @@ class ModelNet40DataModule(PointCloudDataModule):
         labels = torch.tensor([label for _, label in files], dtype=torch.int64)
         names = [rel for rel, _ in files]
         atomic_torch_save(
-            {"format": _CACHE_FORMAT, "points": points, "labels": labels, "files": names},
+            {
+                "format": _CACHE_FORMAT,
+                "key": self.cache_key,
+                "points": points,
+                "labels": labels,
+                "files": names,
+            },
             cache / f"{split}.pt",
         )
         seconds = time.perf_counter() - start

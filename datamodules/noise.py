@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from datamodules import checks
 from zoo.errors import check_choice
 
 NOISE_TYPES = ("sparse", "gaussian", "mixed_gaussian", "mixed_complex", "mog_matrix", "none")
@@ -37,6 +38,11 @@ class NoiseModel:
 
     def __post_init__(self) -> None:
         check_choice(self.kind, NOISE_TYPES, "data.noise.kind")
+        # checked, not converted: the values' repr seeds the noise draws, so 0 and 0.0 must stay as given
+        for name in ("sparse_fraction", "mixed_fraction"):
+            checks.real(getattr(self, name), f"data.noise.{name}", "e.g. 0.2", low=0, high=1, high_open=False)
+        for name in ("sparse_amplitude", "sigma", "mixed_sigma"):
+            checks.real(getattr(self, name), f"data.noise.{name}", "e.g. 0.05", low=0, high=math.inf)
 
     @property
     def std(self) -> float:

@@ -7,6 +7,7 @@ row in its source split (the training split for the validation hold-out), so pre
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -21,6 +22,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_only
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 
+from datamodules import checks
 from zoo.errors import UserError, non_negative_int, positive_int
 
 log = logging.getLogger(__name__)
@@ -165,27 +167,32 @@ class PointCloudAugmentation:
                 where="augment.rotate_axis",
                 fix=f"use one of {', '.join(ROTATE_AXES)} or null",
             )
-        if self.jitter_sigma < 0 or (self.jitter_sigma > 0 and self.jitter_clip <= 0):
-            raise UserError(
-                f"jitter needs sigma >= 0 and clip > 0, got {self.jitter_sigma} and {self.jitter_clip}",
-                where="augment.jitter_sigma / augment.jitter_clip",
-                fix="e.g. jitter_sigma=0.01 jitter_clip=0.05, or jitter_sigma=0 to disable jitter",
-            )
-        if self.scale_range is not None:
-            low, high = (float(v) for v in self.scale_range)  # also accepts a list / ListConfig
-            if not 0 < low <= high:
+        jitter_fix = "e.g. jitter_sigma=0.01 jitter_clip=0.05, or jitter_sigma=0 to disable jitter"
+        sigma = checks.real(self.jitter_sigma, "augment.jitter_sigma", jitter_fix, low=0, high=math.inf)
+        object.__setattr__(self, "jitter_sigma", sigma)
+        if sigma > 0:  # the clip matters only with jitter
+            clip = checks.real(self.jitter_clip, "augment.jitter_clip", jitter_fix, low=0, high=math.inf)
+            if clip <= 0:
                 raise UserError(
-                    f"scale_range must be (low, high) with 0 < low <= high, got {self.scale_range}",
-                    where="augment.scale_range",
-                    fix="e.g. scale_range=[0.667,1.5], or null to disable scaling",
+                    f"jitter needs sigma >= 0 and clip > 0, got {sigma} and {clip}",
+                    where="augment.jitter_sigma / augment.jitter_clip",
+                    fix=jitter_fix,
                 )
-            object.__setattr__(self, "scale_range", (low, high))
-        if self.shift_range is not None and self.shift_range < 0:
-            raise UserError(
-                f"shift_range must be >= 0, got {self.shift_range}",
-                where="augment.shift_range",
-                fix="e.g. shift_range=0.2, or null to disable shifting",
+            object.__setattr__(self, "jitter_clip", clip)
+        if self.scale_range is not None:  # also accepts a list / ListConfig
+            scale = checks.positive_range(
+                self.scale_range, "augment.scale_range", "e.g. scale_range=[0.667,1.5], or null to disable"
             )
+            object.__setattr__(self, "scale_range", scale)
+        if self.shift_range is not None:
+            shift = checks.real(
+                self.shift_range,
+                "augment.shift_range",
+                "e.g. shift_range=0.2, or null to disable shifting",
+                low=0,
+                high=math.inf,
+            )
+            object.__setattr__(self, "shift_range", shift)
 
     def __call__(self, points: Tensor) -> Tensor:
         if points.ndim != 3 or points.shape[-1] < 3:
@@ -218,7 +225,8 @@ def _as_augmentation(
     if augment is None or isinstance(augment, PointCloudAugmentation):
         return augment
     if isinstance(augment, Mapping):
-        return PointCloudAugmentation(**{str(k): v for k, v in augment.items()})
+        defaults = {f.name: f.default for f in dataclasses.fields(PointCloudAugmentation)}
+        return PointCloudAugmentation(**checks.options(augment, "data.augment", defaults))
     raise UserError(
         "augment must be a PointCloudAugmentation, a mapping of its arguments or null, "
         f"got {type(augment).__name__}",
@@ -335,14 +343,12 @@ class PointCloudDataModule(pl.LightningDataModule):
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=32")
         self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)
-        if not 0 <= float(val_fraction) < 1:
-            raise UserError(
-                f"val_fraction must be in [0, 1), got {val_fraction}",
-                where="data.val_fraction",
-                fix="e.g. data.val_fraction=0.1, or data.val_fraction=0 to validate on the test set",
-            )
-        self.val_fraction = float(val_fraction)
-        self.split_seed = int(split_seed)
+        self.val_fraction = checks.fraction(
+            val_fraction,
+            "data.val_fraction",
+            "e.g. data.val_fraction=0.1, or data.val_fraction=0 to validate on the test set",
+        )
+        self.split_seed = checks.seed(split_seed, "data.split_seed")
         self.augment = _as_augmentation(augment)
         self._num_classes_arg = (
             None

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from datamodules import checks
 from datamodules.pointclouds import (
     ROTATE_AXES,
     PointCloudDataModule,
@@ -152,25 +153,18 @@ class ShapesDataModule(PointCloudDataModule):
                     where=f"data.{key}",
                     fix=f"e.g. data.{key}=16",
                 )
-        if noise_sigma < 0:
-            raise UserError(
-                f"noise_sigma must be >= 0, got {noise_sigma}", where="data.noise_sigma", fix="e.g. 0.01"
-            )
-        low, high = (float(v) for v in scale_range)
-        if not 0 < low <= high:
-            raise UserError(
-                f"scale_range must satisfy 0 < low <= high, got {scale_range}",
-                where="data.scale_range",
-                fix="e.g. data.scale_range=[0.75,1.33]",
-            )
+        noise_sigma = checks.real(noise_sigma, "data.noise_sigma", "e.g. 0.01", low=0, high=math.inf)
+        low, high = checks.positive_range(
+            scale_range, "data.scale_range", "e.g. data.scale_range=[0.75,1.33]"
+        )
         if rotate_axis not in (None, *ROTATE_AXES):
             raise UserError(
                 f"unknown rotation axis {rotate_axis!r}", where="data.rotate_axis", fix="x, y, z, so3 or null"
             )
         self.num_points = num_points
         self.per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
-        self.generation_seed = int(generation_seed)
-        self.noise_sigma, self.rotate_axis, self.scale_range = float(noise_sigma), rotate_axis, (low, high)
+        self.generation_seed = checks.seed(generation_seed, "data.generation_seed")
+        self.noise_sigma, self.rotate_axis, self.scale_range = noise_sigma, rotate_axis, (low, high)
         self.up_axis = None if rotate_axis == "so3" or rotate_axis is None else rotate_axis
 
     def declared_class_names(self) -> tuple[str, ...]:

@@ -43,6 +43,17 @@ def non_negative_int(value: object, where: str) -> int:
     return int(value)
 
 
+def integer_in_range(value: object, where: str, low: int, high: int, fix: str) -> int:
+    """``value`` as an int in [low, high]; text, fractions (``1.5`` must not run as 1) and bools are refused."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= value <= high:
+        raise UserError(
+            f"{where} must be an integer from {low} to {high}, got {value!r}", where=where, fix=fix
+        )
+    return int(value)
+
+
 def check_choice(value: object, choices: object, where: str, what: str | None = None) -> None:
     """Raise a UserError naming the config key and the valid options unless ``value`` is one of ``choices``."""
     options = tuple(choices)

@@ -93,3 +93,12 @@ def test_datamodule_renders_pairs_and_reuses_its_cache(
     again = FontPairDataModule(cache_dir=str(tmp_path), train_size=2000, val_size=8)
     again.setup("fit")
     assert again.train_set.chars == dm.train_set.chars
+
+
+def test_bad_arguments_are_user_errors_naming_the_key(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="data.split_seed"):
+        FontPairDataModule(cache_dir=str(tmp_path), split_seed="x")
+    with pytest.raises(UserError, match="data.cache_dir"):
+        FontPairDataModule(cache_dir=None)
+    with pytest.raises(UserError, match="face index 'abc'"):
+        resolve_font(f"{DEJAVU}#abc")

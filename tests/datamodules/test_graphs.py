@@ -550,3 +550,24 @@ def test_datamodule_warns_when_the_split_strands_nodes(
     assert "without any training edge" in caplog.text
     assert dm.edge_split.test_pos.shape == (2, 2_639) and dm.train_graph is dm.edge_split.train_graph
     assert dm.train_graph.num_undirected_edges == 5_278 - 2_639
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [
+        ("hide_fraction", "x"),
+        ("hide_fraction", None),
+        ("hide_fraction", 1),
+        ("val_fraction", "x"),
+        ("val_fraction", float("nan")),
+        ("split_seed", "x"),
+        ("split_seed", -1),
+        ("samples_seed", "x"),
+        ("root", None),
+        ("cache_dir", None),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_key(key: str, bad: object, tmp_path: Path) -> None:
+    kwargs = {"dataset": "cora", "root": str(tmp_path), "cache_dir": str(tmp_path)} | {key: bad}
+    with pytest.raises(UserError, match=f"data.{key}"):
+        GraphDataModule(**kwargs)

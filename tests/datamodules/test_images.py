@@ -98,3 +98,25 @@ def test_lowrank_protocol_matrices_have_the_requested_rank() -> None:
     matrices = lowrank_matrices(count=3, size=100, rank=5, seed=0)
     assert len(matrices) == 3
     assert all(int(torch.linalg.matrix_rank(torch.from_numpy(m))) == 5 for _, m in matrices)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "where"),
+    [
+        ({"noise_seed": "x"}, "data.noise_seed"),
+        ({"noise_seed": 1.5}, "data.noise_seed"),
+        ({"num_workers": -1}, "data.num_workers"),
+        ({"root": None}, "data.root"),
+        ({"images": "lowrank", "lowrank": 5}, "data.lowrank"),
+        ({"images": "lowrank", "lowrank": {"bogus": 1}}, "data.lowrank"),
+        ({"images": "lowrank", "lowrank": {"count": "x"}}, "data.lowrank.count"),
+        ({"images": "lowrank", "lowrank": {"size": 0}}, "data.lowrank.size"),
+        ({"images": "lowrank", "lowrank": {"size": 4, "rank": 5}}, "data.lowrank.rank"),
+        ({"noise": {"sigma": "x"}}, "data.noise.sigma"),
+        ({"noise": {"sigma": -1}}, "data.noise.sigma"),
+        ({"noise": {"kind": "sparse", "sparse_fraction": 2}}, "data.noise.sparse_fraction"),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_key(kwargs: dict, where: str) -> None:
+    with pytest.raises(UserError, match=where):
+        DenoisingDataModule(**kwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import warnings
 import zipfile
@@ -127,6 +128,15 @@ CORRUPT = {
     "face lists too few": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n4 0 1 2\n",
     "nan coordinate": "OFF\n3 1 0\n0 0 0\n1 nan 0\n0 1 0\n3 0 1 2\n",
     "empty file": "",
+    # integers numpy cannot hold, or that wrap when added to, must not escape as raw tracebacks
+    "overflowing face index": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 99999999999999999999\n",
+    "overflowing negative index": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 -99999999999999999999 2\n",
+    "overflowing face size": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n99999999999999999999 0 1 2\n",
+    "int64-max face size": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n9223372036854775807 0 1 2\n",
+    "int64-max face index": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 9223372036854775807\n",
+    "exponent face index": "OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 2e0\n",
+    "absurd counts": "OFF\n99999999999999999999 99999999999999999999 0\n0 0 0\n",
+    "counts of 5000 digits": "OFF\n" + "9" * 5000 + " 1 0\n0 0 0\n",
 }
 
 
@@ -136,6 +146,16 @@ def test_corrupt_off_files_raise_user_errors_naming_the_file(case: str, tmp_path
     with pytest.raises(UserError) as err:
         read_off(path)
     assert str(path) in str(err.value) and "re-download or delete the file" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("index", "problem"),
+    [("99999999999999999999", "out-of-range integer"), ("-7", "face index -7"), ("1.5", "non-integer")],
+)
+def test_bad_face_indices_say_what_is_wrong(index: str, problem: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, f"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 {index} 2\n")
+    with pytest.raises(UserError, match=problem):
+        read_off(path)
 
 
 def test_unreadable_off_files_raise_user_errors(tmp_path: Path) -> None:
@@ -332,6 +352,70 @@ def test_corrupt_mesh_in_the_dataset_names_the_file(off_root: Path, tmp_path: Pa
     assert str(bad) in str(err.value)
 
 
+TETRA = "OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 1 2\n3 0 1 3\n3 0 2 3\n3 1 2 3\n"
+
+
+def _tiny_dataset(root: Path) -> dict[str, Path]:
+    """One tetrahedron per split of one class, written here so the test needs no shared data."""
+    paths = {}
+    for split, number in (("train", 1), ("test", 2)):
+        paths[split] = root / "ModelNet40" / "desk" / split / f"desk_000{number}.off"
+        paths[split].parent.mkdir(parents=True)
+        paths[split].write_text(TETRA)
+    return paths
+
+
+def test_mesh_edited_in_place_to_the_same_size_is_not_served_from_the_cache(tmp_path: Path) -> None:
+    mesh = _tiny_dataset(tmp_path / "root")["test"]
+    first = _mesh_dm(tmp_path / "root", tmp_path / "cache")
+    first.setup("test")
+    edited = TETRA.replace("0 0 1\n", "0 0 9\n")  # a taller tetrahedron: not a rescaling of the old one
+    assert len(edited) == len(TETRA)
+    stat = mesh.stat()
+    mesh.write_text(edited)
+    os.utime(mesh, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert mesh.stat().st_size == stat.st_size
+    again = _mesh_dm(tmp_path / "root", tmp_path / "cache")
+    again.setup("test")
+    assert again.cache_key != first.cache_key
+    assert not torch.allclose(again.test_dataset.points, first.test_dataset.points)
+    fresh = _mesh_dm(tmp_path / "root", tmp_path / "fresh")  # what an empty cache gives
+    fresh.setup("test")
+    assert torch.equal(again.test_dataset.points, fresh.test_dataset.points)
+
+
+def test_cache_with_another_key_is_rebuilt(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    _tiny_dataset(tmp_path / "root")
+    dm = _mesh_dm(tmp_path / "root", tmp_path / "cache")
+    dm.setup("test")
+    other = _mesh_dm(tmp_path / "root", tmp_path / "cache", sampling_seed=1)
+    other.setup("test")
+    cache_file = next((tmp_path / "cache").rglob(f"mesh-{dm.cache_key}/test.pt"))
+    shutil.copyfile(next((tmp_path / "cache").rglob(f"mesh-{other.cache_key}/test.pt")), cache_file)
+    rebuilt = _mesh_dm(tmp_path / "root", tmp_path / "cache")
+    with caplog.at_level(logging.WARNING):
+        rebuilt.setup("test")
+    assert "key differ" in caplog.text and torch.equal(rebuilt.test_dataset.points, dm.test_dataset.points)
+
+
+def test_overflowing_face_index_in_the_dataset_names_the_file(tmp_path: Path) -> None:
+    bad = _tiny_dataset(tmp_path / "root")["test"]
+    bad.write_text(TETRA.replace("3 1 2 3", "3 1 2 99999999999999999999"))
+    with pytest.raises(UserError) as err:
+        _mesh_dm(tmp_path / "root", tmp_path / "cache").setup("test")
+    assert str(bad) in str(err.value) and "out-of-range integer" in str(err.value)
+    assert not list((tmp_path / "cache").rglob("test.pt")), "no cache may be written from a corrupt mesh"
+
+
+def test_dangling_mesh_link_names_the_file(tmp_path: Path) -> None:
+    _tiny_dataset(tmp_path / "root")
+    link = tmp_path / "root" / "ModelNet40" / "desk" / "test" / "desk_0003.off"
+    link.symlink_to(tmp_path / "gone.off")
+    with pytest.raises(UserError) as err:
+        _mesh_dm(tmp_path / "root", tmp_path / "cache").setup("test")
+    assert str(link) in str(err.value)
+
+
 def test_unknown_class_folders_are_rejected(off_root: Path, tmp_path: Path) -> None:
     root = tmp_path / "root"
     shutil.copytree(off_root / "ModelNet40", root / "ModelNet40")
@@ -349,6 +433,29 @@ def test_argument_errors(off_root: Path, tmp_path: Path) -> None:
         _mesh_dm(off_root, tmp_path, num_points=0)
     with pytest.raises(UserError, match="data.num_classes=40"):
         _mesh_dm(off_root, tmp_path, num_classes=10).setup("fit")
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("root", None),
+        ("root", 5),
+        ("root", ""),
+        ("cache_dir", None),
+        ("sampling_seed", "x"),
+        ("sampling_seed", None),
+        ("sampling_seed", -1),
+        ("sampling_seed", 1.5),
+        ("split_seed", "x"),
+        ("val_fraction", "abc"),
+        ("val_fraction", None),
+        ("val_fraction", 1.0),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_key(key: str, value: object, tmp_path: Path) -> None:
+    kwargs = {"root": str(tmp_path), "cache_dir": str(tmp_path)} | {key: value}
+    with pytest.raises(UserError, match=f"data.{key}"):
+        ModelNet40DataModule(**kwargs)
 
 
 # ---- DataModule: resampled source --------------------------------------------------------------------------

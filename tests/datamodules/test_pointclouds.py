@@ -157,6 +157,30 @@ def test_augmentation_arguments_are_validated() -> None:
     assert PointCloudAugmentation(scale_range=[0.5, 2]).scale_range == (0.5, 2.0)
 
 
+@pytest.mark.parametrize(
+    ("augment", "where"),
+    [
+        ({"bogus": 1}, "data.augment"),
+        ({"jitter_sigma": "x"}, "augment.jitter_sigma"),
+        ({"jitter_sigma": float("nan")}, "augment.jitter_sigma"),
+        ({"jitter_clip": None}, "augment.jitter_clip"),
+        ({"shift_range": "x"}, "augment.shift_range"),
+        ({"shift_range": float("inf")}, "augment.shift_range"),
+        ({"scale_range": "ab"}, "augment.scale_range"),
+        ({"scale_range": [1]}, "augment.scale_range"),
+        ({"scale_range": [1, 2, 3]}, "augment.scale_range"),
+        ({"scale_range": [1, float("inf")]}, "augment.scale_range"),
+    ],
+)
+def test_bad_augmentation_settings_are_user_errors(augment: dict, where: str) -> None:
+    with pytest.raises(UserError, match=where):
+        ToyDataModule(augment=augment)
+
+
+def test_jitter_clip_is_ignored_without_jitter() -> None:
+    assert PointCloudAugmentation(jitter_sigma=0, jitter_clip=None).jitter_clip is None
+
+
 # ---- hold-out split ----------------------------------------------------------------------------------------
 
 
@@ -239,6 +263,27 @@ def test_tiny_datasets_fall_back_with_warnings(caplog: pytest.LogCaptureFixture)
 def test_batch_size_must_be_a_positive_int(bad: object) -> None:
     with pytest.raises(UserError, match="data.batch_size"):
         ToyDataModule(batch_size=bad)
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [
+        ("val_fraction", "abc"),
+        ("val_fraction", None),
+        ("val_fraction", True),
+        ("val_fraction", -0.1),
+        ("val_fraction", 1.0),
+        ("val_fraction", float("nan")),
+        ("split_seed", "x"),
+        ("split_seed", None),
+        ("split_seed", 1.5),
+        ("split_seed", -1),
+        ("split_seed", 2**64),
+    ],
+)
+def test_fraction_and_seed_must_be_numbers_in_range(key: str, bad: object) -> None:
+    with pytest.raises(UserError, match=f"data.{key}"):
+        ToyDataModule(**{key: bad})
 
 
 def test_batch_size_larger_than_the_training_set_is_a_user_error() -> None:

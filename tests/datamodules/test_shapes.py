@@ -97,3 +97,25 @@ def test_errors_and_augmentation_hook() -> None:
         _setup(batch_size=65)
     dm = _setup(augment=PointCloudAugmentation(rotate_axis="so3"))
     assert dm.up_axis is None and dm.augment is not None
+
+
+@pytest.mark.parametrize(
+    ("key", "bad"),
+    [
+        ("generation_seed", "x"),
+        ("generation_seed", None),
+        ("noise_sigma", "x"),
+        ("noise_sigma", None),
+        ("noise_sigma", -0.1),
+        ("noise_sigma", float("nan")),
+        ("noise_sigma", float("inf")),
+        ("scale_range", "ab"),
+        ("scale_range", None),
+        ("scale_range", [1]),
+        ("scale_range", [1, 2, 3]),
+        ("scale_range", [1, float("inf")]),
+    ],
+)
+def test_bad_arguments_are_user_errors_naming_the_key(key: str, bad: object) -> None:
+    with pytest.raises(UserError, match=f"data.{key}"):
+        ShapesDataModule(**{key: bad})
