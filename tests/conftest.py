@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import struct
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -93,3 +97,22 @@ TINY_SHAPES = [
     "trainer.enable_progress_bar=false",
     "~callbacks.model_summary",
 ]
+
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, 22 bytes of fields, file name length, extra length
+
+
+def flip_tensor_bytes(src: Path, dst: Path) -> str:
+    """Copy ``src`` to ``dst``, inverting 4 bytes inside the largest tensor record; return its member name."""
+    shutil.copyfile(src, dst)
+    with zipfile.ZipFile(dst) as archive:
+        records = [i for i in archive.infolist() if re.fullmatch(r"[^/]+/data/\d+", i.filename)]
+    info = max(records, key=lambda i: i.file_size)
+    assert info.compress_type == zipfile.ZIP_STORED and info.file_size >= 64
+    raw = bytearray(dst.read_bytes())
+    signature, name_len, extra_len = _LOCAL_HEADER.unpack_from(raw, info.header_offset)
+    assert signature == b"PK\x03\x04"
+    middle = info.header_offset + _LOCAL_HEADER.size + name_len + extra_len + info.file_size // 2
+    for i in range(middle, middle + 4):
+        raw[i] ^= 0xFF
+    dst.write_bytes(bytes(raw))
+    return info.filename
