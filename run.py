@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from zoo.cli import preflight, report_errors
 from zoo.errors import UserError
 from zoo.resolvers import register_resolvers
 
 register_resolvers()
+CONFIG_DIR, CONFIG_NAME = Path(__file__).resolve().parent / "conf", "run"
 
 
-@hydra.main(version_base="1.3", config_path="conf", config_name="run")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=CONFIG_NAME)
 def main(cfg: DictConfig) -> float | None:
     from zoo.pipeline import run  # heavy imports stay out of --help and tab completion
 
@@ -29,5 +32,11 @@ def main(cfg: DictConfig) -> float | None:
         sys.exit(2)
 
 
-if __name__ == "__main__":
+def checked_main() -> None:
+    """Check the command line's composed config (``hydra.*`` included) before Hydra acts on it, then run."""
+    preflight(sys.argv[1:], CONFIG_DIR, CONFIG_NAME)
     main()
+
+
+if __name__ == "__main__":
+    report_errors(checked_main)

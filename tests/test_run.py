@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config, run_cli
+from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config, flip_tensor_bytes, run_cli
 from zoo.pipeline import run
 
 EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
@@ -244,7 +244,7 @@ def test_multirun_two_jobs(tmp_path: Path) -> None:
 
 
 def test_optuna_sweep_survives_a_failed_trial(tmp_path: Path) -> None:
-    # lr = -1 makes Adam raise: that trial must be recorded as failed while the study completes.
+    # lr = -1 is refused before the fit: that trial must be recorded as failed while the study completes.
     args = [
         "-m",
         *TINY_SHAPES,
@@ -262,7 +262,7 @@ def test_optuna_sweep_survives_a_failed_trial(tmp_path: Path) -> None:
         next((tmp_path / "logs" / "multiruns").glob("*/optimization_results.yaml")).read_text()
     )
     assert results["best_params"]["model.optimizer.lr"] == 0.003
-    assert "Invalid learning rate" in out.stdout + out.stderr
+    assert "the optimiser's lr must be a finite number >= 0, got -1.0" in out.stdout + out.stderr
 
 
 def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
@@ -408,3 +408,101 @@ def test_embedded_default_demo(tmp_path: Path) -> None:
     record = read_json(next((tmp_path / "logs" / "pyramnet_shapes").rglob("metrics.json")))
     assert record["metrics"]["test/acc"] > 0.5, "the demo should learn the synthetic shapes"
     assert os.path.basename(os.path.dirname(record["checkpoint"])) == "checkpoints"
+
+
+# ---- hardening (issue 13): hostile configs, unsafe or missing checkpoints, runs that must not be overwritten --
+
+
+def test_a_hostile_hydra_callback_never_runs(tmp_path: Path) -> None:
+    """Hydra builds hydra.callbacks before the task function starts: run.py's preflight must refuse it first."""
+    hub, marker = tmp_path / "hub", tmp_path / "hub_ran"
+    hub.mkdir()
+    (hub / "hubconf.py").write_text(f"open({str(marker)!r}, 'w').close()\ndef model():\n    return 1\n")
+    evil = f"+hydra.callbacks.evil={{_target_: torch.hub.load, repo_or_dir: '{hub}', model: model, source: local}}"
+    assert_clear_error(run_cli([*TINY_SHAPES, evil, "debug=fdr"], tmp_path), "Error:", "hydra.callbacks.evil")
+    assert not marker.exists() and not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (["seed=1.5"], "seed must be an integer"),
+        (["seed=-1"], "seed must be an integer"),
+        (["seed=4294967296"], "seed must be an integer"),
+        (["trainer.max_epochs=abc"], "trainer.max_epochs must be an integer"),
+        (["trainer.max_epochs=-3"], "trainer.max_epochs must be an integer"),
+        (["+trainer.max_epoch=3"], "did you mean trainer.max_epochs"),
+        (["model.optimizer.lr=-1"], "model.optimizer.lr"),
+        (["model.optimizer.lr=abc"], "model.optimizer.lr"),
+        (["data.batch_size=1", "trainer.max_epochs=1"], "BatchNorm"),
+        (["ckpt_path=last"], "holds none"),
+        (["ckpt_path=best", "task=test"], "holds none"),
+    ],
+)
+def test_bad_values_get_a_paragraph(overrides: list[str], fragment: str, tmp_path: Path) -> None:
+    out = run_cli([*TINY_SHAPES, *overrides], tmp_path)
+    assert_clear_error(out, "Error:", "Fix:", fragment)
+    assert not list((tmp_path / "logs").rglob("metrics.json")), "no run record for a refused run"
+
+
+def test_an_unusable_cache_dir_is_named(tmp_path: Path) -> None:
+    (tmp_path / "a_file").write_text("")
+    out = run_cli([*TINY_SHAPES, "debug=fdr"], tmp_path, ZOO_CACHE_DIR=str(tmp_path / "a_file"))
+    assert_clear_error(out, "Error:", "ZOO_CACHE_DIR", "is a file")
+
+
+def test_a_finished_run_is_never_overwritten_unless_asked(tmp_path: Path) -> None:
+    run_dir = tmp_path / "the_run"
+    first = run_cli([*TINY_SHAPES, "trainer.max_epochs=1", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    record, log_rows = (run_dir / "metrics.json").read_text(), (run_dir / "csv" / "metrics.csv").read_text()
+    again = run_cli([*TINY_SHAPES, "trainer.max_epochs=1", "seed=3", f"hydra.run.dir={run_dir}"], tmp_path)
+    assert_clear_error(again, "already holds a run", "overwrite=true")
+    assert (run_dir / "metrics.json").read_text() == record
+    resumed = run_cli(
+        [*TINY_SHAPES, "trainer.max_epochs=2", "ckpt_path=last", f"hydra.run.dir={run_dir}"], tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert read_json(run_dir / "metrics.json")["epochs"] == 2
+    replaced = run_cli(
+        [*TINY_SHAPES, "trainer.max_epochs=1", "seed=3", "overwrite=true", f"hydra.run.dir={run_dir}"],
+        tmp_path,
+    )
+    assert replaced.returncode == 0, replaced.stderr[-3000:]
+    assert read_json(run_dir / "metrics.json")["seed"] == 3
+    rows = (run_dir / "csv" / "metrics.csv").read_text().splitlines()
+    assert len(rows) == len(log_rows.splitlines()), "the replaced run's log rows are gone, not mixed in"
+
+
+def test_a_damaged_checkpoint_is_refused_for_test(tiny_fit: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.ckpt"
+    flip_tensor_bytes(Path(read_json(tiny_fit / "metrics.json")["checkpoint"]), damaged)
+    out = run_cli([*TINY_SHAPES, "task=test", f"ckpt_path={damaged}"], tmp_path)
+    assert_clear_error(out, "Error:", "damaged.ckpt", "CRC")
+
+
+def test_a_sweep_whose_every_trial_failed_says_so(tmp_path: Path) -> None:
+    args = [
+        "-m",
+        *TINY_SHAPES,
+        "hparams_search=pyramnet_optuna",
+        "debug=limit",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        "model.optimizer.lr=choice(-1.0)",
+        "data.batch_size=choice(16)",
+        "model.net.dropout=choice(0.35)",
+    ]
+    out = run_cli(args, tmp_path)
+    assert_clear_error(out, "every trial of the sweep failed", "Fix:")
+    outcome = yaml.safe_load(
+        next((tmp_path / "logs" / "multiruns").glob("*/optimization_results.yaml")).read_text()
+    )
+    assert outcome["best_params"] is None and outcome["completed_trials"] == 0
+
+
+def test_run_records_get_the_users_normal_permissions(tiny_fit: Path) -> None:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for name in ("metrics.json", "environment.json", "config.yaml"):
+        assert (tiny_fit / name).stat().st_mode & 0o777 == 0o666 & ~mask, name

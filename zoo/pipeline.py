@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import time
-import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +20,26 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from zoo.checkpoints import SafeCheckpointIO, load_checkpoint, translate_state_dict_mismatch
+from zoo.config_checks import (
+    check_optimisers,
+    check_run_dir,
+    check_trainer,
+    checked_seed,
+    resolve_checkpoint_word,
+)
 from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_json, atomic_write_text
+from zoo.targets import check_targets
 
 log = logging.getLogger("zoo")
 TEST_CHECKPOINTS = ("best", "last")
+#: a Trainer error that mentions these is about the hardware config, anything else about trainer.* values
+HARDWARE_WORDS = re.compile(
+    r"accelerator|device|gpu|cuda|mps|tpu|strategy|precision|nccl|gloo", re.IGNORECASE
+)
 
 TASKS = ("fit", "test", "predict", "results")
-ALLOWED_TARGET_PREFIXES = (
-    "lightning_modules.",
-    "datamodules.",
-    "zoo.",
-    "torch.",
-    "torchvision.",
-    "torchmetrics.",
-    "torch_geometric.",
-    "pytorch_lightning.",
-)
 
 
 def run(cfg: DictConfig) -> float | None:
@@ -55,6 +60,9 @@ def run(cfg: DictConfig) -> float | None:
         return None
     check_targets(cfg)
     check_multirun_strategy(cfg)
+    checked_seed(cfg.seed)
+    check_trainer(cfg.trainer)
+    check_optimisers(cfg.model)
     started = time.time()
     try:
         return _execute(cfg, started)
@@ -66,10 +74,15 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     import pytorch_lightning as pl
     from hydra.utils import instantiate
 
-    if cfg.seed is not None:  # seed=0 is a seed
-        pl.seed_everything(int(cfg.seed), workers=True)
+    seed = checked_seed(cfg.seed)
+    if seed is not None:  # seed=0 is a seed
+        pl.seed_everything(seed, workers=True)
     run_dir = Path(cfg.paths.output_dir)
-    if _is_rank_zero():
+    ckpt_path = resolve_checkpoint_word(cfg.get("ckpt_path"), run_dir)
+    if ckpt_path is not None:  # read once here: every problem surfaces before training, also under ddp_spawn
+        load_checkpoint(ckpt_path, map_location="cpu")
+    if _is_rank_zero():  # other DDP ranks re-enter this run's folder after rank 0 has started writing it
+        check_run_dir(run_dir, cfg.task, ckpt_path, bool(cfg.get("overwrite", False)))
         save_config(cfg, run_dir)
 
     datamodule = _instantiate("data", cfg.data, instantiate)
@@ -77,16 +90,17 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     callbacks = _instantiate_each("callbacks", cfg.get("callbacks"), instantiate)
     loggers = _instantiate_each("logger", cfg.get("logger"), instantiate)
     trainer = _instantiate("trainer", cfg.trainer, instantiate, callbacks=callbacks, logger=loggers or False)
+    trainer.strategy.checkpoint_io = SafeCheckpointIO()  # fit-resume, test and predict load through it
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
 
-    ckpt_path = checked_checkpoint(cfg.get("ckpt_path"))
     test_checkpoint = cfg.get("test_checkpoint", "best")
     check_choice(test_checkpoint, TEST_CHECKPOINTS, "test_checkpoint")  # before fitting, not after
     metrics: dict[str, float] = {}
     fit_trainer = trainer  # the run record describes the hardware that trained
     if cfg.task == "fit" and getattr(module, "trains", True):
-        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        with library_errors_explained(ckpt_path, cfg):
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics.update(_scalars(trainer.callback_metrics))
         ckpt_path = _checkpoint_to_test(trainer, test_checkpoint)
         if trainer.world_size > 1:
@@ -102,10 +116,13 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
                 where="ckpt_path is unset",
                 fix="pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (a fit run prints its best checkpoint)",
             )
-        for result in trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path):
+        with library_errors_explained(ckpt_path, cfg):
+            results = trainer.test(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        for result in results:
             metrics.update(_scalars(result))
     if cfg.task == "predict":
-        predictions = trainer.predict(module, datamodule=datamodule, ckpt_path=ckpt_path)
+        with library_errors_explained(ckpt_path, cfg):
+            predictions = trainer.predict(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if trainer.is_global_zero:
             write_predictions(predictions, run_dir, getattr(datamodule, "class_names", None))
 
@@ -126,11 +143,14 @@ def _instantiate(group: str, node: DictConfig, instantiate: Any, **kwargs: Any) 
         cause = err.__cause__ or err
         if isinstance(cause, UserError):
             raise cause from None
-        if group == "trainer":
+        if group == "trainer" and HARDWARE_WORDS.search(str(cause)):
             where, fix = (
-                "hardware=... / trainer.*",
+                "hardware=... (accelerator, devices, strategy, precision)",
                 "pick a hardware config this machine supports (hardware=cpu works everywhere)",
             )
+        elif group == "trainer":
+            where = "trainer.* (conf/trainer/default.yaml and your trainer.* overrides)"
+            fix = "check the value named above; `python run.py --cfg job` shows the composed trainer config"
         else:
             where = f"{group} ({node.get('_target_', '?')})"
             fix = f"check the keys of conf/{group.split('.')[0]}/ and your overrides; `python run.py --cfg job` shows them"
@@ -139,10 +159,30 @@ def _instantiate(group: str, node: DictConfig, instantiate: Any, **kwargs: Any) 
         ) from None
 
 
+@contextmanager
+def library_errors_explained(ckpt_path: str | None, cfg: DictConfig) -> Iterator[None]:
+    """Errors Lightning and torch raise deep inside a fit for a cause the user set: one paragraph each."""
+    try:
+        yield
+    except ValueError as err:
+        if "Expected more than 1 value per channel when training" not in str(err):
+            raise
+        raise UserError(
+            "a training batch held a single sample, and BatchNorm cannot normalise one value per channel",
+            where=f"data.batch_size={cfg.data.get('batch_size')} (or a last batch of 1 sample)",
+            fix="use data.batch_size=2 or more (with BatchNorm, batches of one only work in eval mode)",
+        ) from None
+    except RuntimeError as err:
+        explained = translate_state_dict_mismatch(err, ckpt_path) if ckpt_path else None
+        if explained is None:
+            raise
+        raise explained from None
+
+
 def _single_device_trainer(cfg: DictConfig, instantiate: Any, callbacks: list, loggers: list) -> Any:
     """Evaluate after a distributed fit on one device: a DistributedSampler pads the test set with duplicates."""
     log.info("Testing on a single device after the distributed fit (no padded duplicate samples)")
-    return instantiate(
+    trainer = instantiate(
         cfg.trainer,
         devices=1,
         num_nodes=1,
@@ -151,6 +191,8 @@ def _single_device_trainer(cfg: DictConfig, instantiate: Any, callbacks: list, l
         callbacks=callbacks,
         logger=loggers or False,
     )
+    trainer.strategy.checkpoint_io = SafeCheckpointIO()
+    return trainer
 
 
 def _instantiate_each(group: str, nodes: DictConfig | None, instantiate: Any) -> list[Any]:
@@ -162,28 +204,6 @@ def _instantiate_each(group: str, nodes: DictConfig | None, instantiate: Any) ->
         for key, node in nodes.items()
         if isinstance(node, DictConfig) and "_target_" in node
     ]
-
-
-def check_targets(cfg: DictConfig) -> None:
-    """Refuse ``_target_``s outside the allow-list: a config must not be able to run arbitrary code."""
-
-    def walk(node: Any, where: str) -> None:
-        if isinstance(node, dict):
-            target = node.get("_target_")
-            if target is not None and not str(target).startswith(ALLOWED_TARGET_PREFIXES):
-                raise UserError(
-                    f"_target_ '{target}' is not an allowed import path",
-                    where=where or "config root",
-                    fix=f"targets must start with one of {', '.join(ALLOWED_TARGET_PREFIXES)}; "
-                    "add a wrapper in lightning_modules/, datamodules/ or zoo/ instead",
-                )
-            for key, value in node.items():
-                walk(value, f"{where}.{key}" if where else str(key))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                walk(value, f"{where}[{i}]")
-
-    walk(OmegaConf.to_container(cfg, resolve=False), "")
 
 
 def check_multirun_strategy(cfg: DictConfig) -> None:
@@ -205,26 +225,6 @@ def check_multirun_strategy(cfg: DictConfig) -> None:
             "(one SLURM task per GPU)",
             sweep_fatal=True,
         )
-
-
-def checked_checkpoint(path: str | None) -> str | None:
-    """A checkpoint path that exists and looks like a torch zip archive, or a clear error."""
-    if path is None or path in ("last", "best"):
-        return path
-    ckpt = Path(path)
-    if not ckpt.is_file():
-        raise UserError(
-            f"checkpoint '{path}' does not exist",
-            where="ckpt_path",
-            fix="pass the path of a .ckpt file, e.g. <run dir>/checkpoints/last.ckpt",
-        )
-    if not zipfile.is_zipfile(ckpt):
-        raise UserError(
-            f"checkpoint '{path}' is not a PyTorch checkpoint (truncated or corrupt)",
-            where="ckpt_path",
-            fix="use another checkpoint of the run (checkpoints/last.ckpt or an epoch_*.ckpt)",
-        )
-    return str(ckpt)
 
 
 def _checkpoint_to_test(trainer: Any, which: str) -> str | None:
@@ -319,14 +319,14 @@ def write_run_record(
 ) -> None:
     from zoo.provenance import environment_record, hardware_label
 
-    env = environment_record(cfg.paths.root_dir, cfg.seed, time.time() - started)
+    env = environment_record(cfg.paths.root_dir, checked_seed(cfg.seed), time.time() - started)
     env["world_size"] = trainer.world_size
     atomic_write_json(run_dir / "environment.json", env)
     paper = OmegaConf.to_container(cfg.get("paper") or {}, resolve=True)
     record = {
         "experiment": cfg.name,
         "task": cfg.task,
-        "seed": cfg.seed,
+        "seed": checked_seed(cfg.seed),
         "debug": bool(cfg.get("is_debug")) or bool(cfg.trainer.get("fast_dev_run")),
         "hardware": hardware_label(
             env["device"], trainer.strategy.root_device.type, trainer.num_devices, str(trainer.precision)

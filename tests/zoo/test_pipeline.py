@@ -1,5 +1,4 @@
 import math
-import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,30 +11,8 @@ from zoo.pipeline import (
     _checkpoint_to_test,
     budget_label,
     check_multirun_strategy,
-    check_targets,
-    checked_checkpoint,
     objective,
 )
-
-
-def test_targets_outside_the_allow_list_are_refused() -> None:
-    check_targets(OmegaConf.create({"model": {"_target_": "lightning_modules.x.Y"}}))
-    with pytest.raises(UserError, match="os.system"):
-        check_targets(OmegaConf.create({"callbacks": {"evil": {"_target_": "os.system"}}}))
-
-
-def test_checkpoint_path_errors(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="does not exist"):
-        checked_checkpoint(str(tmp_path / "missing.ckpt"))
-    corrupt = tmp_path / "corrupt.ckpt"
-    corrupt.write_bytes(b"\x00" * 64)
-    with pytest.raises(UserError, match="truncated or corrupt"):
-        checked_checkpoint(str(corrupt))
-    good = tmp_path / "good.ckpt"
-    with zipfile.ZipFile(good, "w") as archive:
-        archive.writestr("data.pkl", b"")
-    assert checked_checkpoint(str(good)) == str(good)
-    assert checked_checkpoint(None) is None
 
 
 def test_the_tested_checkpoint_is_the_monitored_best_or_the_last_one() -> None:
