@@ -30,6 +30,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lightning_modules.components.base import SolverModule
 from lightning_modules.components.embedding import EmbeddingModule
 from lightning_modules.components.graph_sampling import csr_rows
 from zoo.errors import UserError, non_negative_int
@@ -137,7 +138,7 @@ class DanmfSolver:
         }
 
 
-class Danmf(EmbeddingModule):
+class Danmf(SolverModule, EmbeddingModule):
     """DANMF as an embedding method: ``embed()`` factorises the training graph once and returns V_pᵀ."""
 
     def __init__(
@@ -151,13 +152,7 @@ class Danmf(EmbeddingModule):
         scheduler: None = None,
         **evaluation: Any,
     ) -> None:
-        if optimizer is not None:
-            raise UserError(
-                "DANMF is solved by multiplicative updates, not by a gradient optimiser",
-                where="model.optimizer",
-                fix="model.optimizer=null (the factorisation runs in the test stage)",
-            )
-        super().__init__(optimizer=None, scheduler=None, **evaluation)
+        super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
         widths = [int(k) for k in layers]
         if not widths or min(widths) < 1 or widths != sorted(widths, reverse=True):
             raise UserError(

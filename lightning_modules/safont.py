@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from lightning_modules.components.attention import SelfAttention
-from lightning_modules.components.base import ZooModule
+from lightning_modules.components.base import SolverModule, ZooModule
 from lightning_modules.components.gan import (
     apdr,
     bce_d_loss,
@@ -302,7 +302,7 @@ class FontGan(ZooModule):
             log.info("Fig. 4-style paragraph written to %s", path)
 
 
-class GlyphReference(ZooModule):
+class GlyphReference(SolverModule):
     """A trivial "generator" scored like the GANs, to give their numbers a scale: ``blank`` (a white page),
     ``mean_glyph`` (the mean training target glyph: the constant image with the least squared error on the training
     glyphs) or ``source_copy`` (the source font's glyph unchanged). Nothing trains: ``run.py`` goes straight to the
@@ -312,7 +312,7 @@ class GlyphReference(ZooModule):
     solver_budget = "no training (reference)"
 
     def __init__(self, reference: str = "mean_glyph", apdr_threshold: float = 0.5) -> None:
-        super().__init__(optimizer=None)
+        super().__init__()
         check_choice(reference, REFERENCES, "model.reference")
         self.save_hyperparameters(logger=False)
         self.mean_glyph: Tensor | None = None

@@ -1,19 +1,43 @@
-"""The base LightningModule: optimiser and schedule come from config as partials, so papers only write steps."""
+"""The base LightningModules and the method protocol: how each method fits, declared once, read by the pipeline.
+
+Optimiser and schedule come from config as partials, so papers only write steps. Every method declares its
+``fit_kind`` (``FitKind``); ``zoo.pipeline`` branches on it and probes nothing else.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import copy
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
+import torch
 from torch.optim import Optimizer
+
+from zoo.errors import UserError
+
+
+class FitKind(str, Enum):
+    """How a method fits before (or while) it is tested; what ``run.py task=fit`` does with it."""
+
+    GRADIENT = "gradient"  # trainer.fit on the training split with an optimiser, then test
+    FITTED = "fitted"  # fitted without gradients in trainer.fit (e.g. a k-means codebook), then test
+    SOLVER = "solver"  # nothing to fit: solves each test input inside the test stage (FPCA, RPCA, DANMF)
+    TEST_TIME = (
+        "test_time"  # optimises with gradients inside test_step, weights reset per sequence (trackers)
+    )
 
 
 class ZooModule(pl.LightningModule):
-    """Common optimiser wiring; a method that does not train (FPCA) passes ``optimizer=None``.
+    """Common optimiser wiring for gradient-trained methods (``FitKind.GRADIENT``, the default).
 
-    GAN-style modules with several optimisers override ``configure_optimizers``.
+    GAN-style modules with several optimisers override ``configure_optimizers``. Methods of the other kinds
+    derive from ``SolverModule``, ``FittedModule`` or ``TestTimeModule``.
     """
+
+    fit_kind: ClassVar[FitKind] = FitKind.GRADIENT
 
     def __init__(
         self,
@@ -35,11 +59,6 @@ class ZooModule(pl.LightningModule):
                 OmegaConf.create(dict(checkpoint["hyper_parameters"]))
             )
 
-    @property
-    def trains(self) -> bool:
-        """Whether ``run.py task=fit`` has anything to optimise."""
-        return self.optimizer_factory is not None
-
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             return None
@@ -51,3 +70,83 @@ class ZooModule(pl.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": self.scheduler_interval},
         }
+
+
+class SolverModule(ZooModule):
+    """A method with nothing to fit: it solves each test input in the test stage (``FitKind.SOLVER``).
+
+    The one place that refuses an optimiser for such a method, and that asks it for the budget label the results
+    tables show instead of epochs.
+    """
+
+    fit_kind = FitKind.SOLVER
+
+    def __init__(self, optimizer: None = None, scheduler: None = None, **kwargs: Any) -> None:
+        if optimizer is not None or scheduler is not None:
+            raise UserError(
+                f"{type(self).__name__} solves an optimisation problem per test input; it has nothing to train",
+                where="model.optimizer / model.scheduler",
+                fix="model.optimizer=null model.scheduler=null (the solver runs in the test stage)",
+            )
+        super().__init__(optimizer=None, scheduler=None, **kwargs)
+
+    @property
+    def solver_budget(self) -> str:
+        """What bounds the solver (iterations, grouping): the results tables' budget column."""
+        raise NotImplementedError
+
+
+class FittedModule(ZooModule):
+    """A model fitted without gradients inside ``trainer.fit`` (``FitKind.FITTED``), e.g. a k-means codebook.
+
+    ``fit_step`` sees each training batch with gradients off and updates the model's state (buffers), so
+    checkpoints, resume and the epoch budget work as for gradient training.
+    """
+
+    fit_kind = FitKind.FITTED
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(optimizer=None, scheduler=None, **kwargs)
+        self.automatic_optimization = False
+
+    def fit_step(self, batch: Any, batch_idx: int) -> None:
+        raise NotImplementedError
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        with torch.no_grad():
+            self.fit_step(batch, batch_idx)
+
+
+class TestTimeModule(ZooModule):
+    """A method that optimises inside ``test_step`` (``FitKind.TEST_TIME``): an online tracker.
+
+    The pipeline builds its trainer with ``inference_mode=False``; ``test_time_gradients`` turns gradients back on
+    inside the test loop, ``start_sequence`` restores the weights the test started from (every sequence starts
+    from the same model) and builds a fresh optimiser from ``model.optimizer``.
+    """
+
+    fit_kind = FitKind.TEST_TIME
+
+    def __init__(self, optimizer: Callable[..., Optimizer], **kwargs: Any) -> None:
+        super().__init__(optimizer=optimizer, **kwargs)
+        self._initial_state: dict[str, torch.Tensor] | None = None
+        self.test_time_optimizer: Optimizer | None = None
+
+    def on_test_start(self) -> None:
+        self._initial_state = copy.deepcopy(self.state_dict())
+
+    def start_sequence(self) -> None:
+        """Reset to the weights the test stage started with, and a fresh optimiser state."""
+        if self._initial_state is None:
+            raise RuntimeError("start_sequence() is called from test_step, after on_test_start")
+        self.load_state_dict(self._initial_state)
+        self.test_time_optimizer = self.optimizer_factory(params=self.parameters())
+
+    @contextmanager
+    def test_time_gradients(self) -> Iterator[None]:
+        """Lightning's test loop runs under ``torch.no_grad``; online updates need gradients back."""
+        with torch.enable_grad():
+            yield
+
+    def configure_optimizers(self) -> None:
+        return None  # nothing is fitted before the test stage

@@ -25,9 +25,9 @@ import torch
 from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
-from lightning_modules.components.base import ZooModule
+from lightning_modules.components.base import SolverModule
 from lightning_modules.components.patch_groups import PatchGrouper
-from zoo.errors import UserError, check_choice, non_negative_int, positive_int
+from zoo.errors import check_choice, non_negative_int, positive_int
 from zoo.io import atomic_write, atomic_write_png, atomic_write_text
 from zoo.loggers import log_image_file
 
@@ -53,7 +53,7 @@ def estimate_noise_sigma(images: Tensor) -> Tensor:
     return diagonal.flatten(-2).abs().median(dim=-1).values / 0.6745
 
 
-class DenoisingModule(ZooModule):
+class DenoisingModule(SolverModule):
     """Solve-and-score plumbing shared by every denoiser; ``grouping`` is a mapping of ``PatchGrouper`` arguments
     plus ``mode``; ``noise_level``: "estimate" (blind, default) or "oracle" (the noise model's true std)."""
 
@@ -67,13 +67,7 @@ class DenoisingModule(ZooModule):
         optimizer: None = None,
         scheduler: None = None,
     ) -> None:
-        if optimizer is not None or scheduler is not None:
-            raise UserError(
-                f"{type(self).__name__} solves an optimisation problem per image; it has nothing to train",
-                where="model.optimizer / model.scheduler",
-                fix="model.optimizer=null model.scheduler=null (the solver runs in the test stage)",
-            )
-        super().__init__(optimizer=None, scheduler=None)
+        super().__init__(optimizer=optimizer, scheduler=scheduler)
         grouping = dict(grouping or {"mode": "whole_image"})
         self.grouping_mode = grouping.pop("mode", "whole_image")
         self.solve_chunk = positive_int(
@@ -91,10 +85,6 @@ class DenoisingModule(ZooModule):
 
     def solve(self, matrices: Tensor, noise_sigma: Tensor) -> Tensor:
         """Denoise a stack of matrices [N, m, n] with per-matrix noise levels [N]."""
-        raise NotImplementedError
-
-    @property
-    def solver_budget(self) -> str:
         raise NotImplementedError
 
     # ---- shared machinery -------------------------------------------------------------------------------------

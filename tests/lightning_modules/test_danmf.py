@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from lightning_modules.components.base import FitKind
 from lightning_modules.components.embedding_eval import clustering_scores
 from lightning_modules.danmf import Danmf, DanmfSolver, shallow_nmf
 from tests.lightning_modules.test_deepwalk import attach, communities, two_cliques
@@ -77,7 +78,10 @@ def test_danmf_module_recovers_two_cliques() -> None:
     assert z.shape == (12, 2) and module.losses[-1]["total"] < module.losses[0]["total"]
     scores = clustering_scores(z, communities(), 2, runs=3, seed=0)
     assert scores["nmi"] == pytest.approx(1.0)
-    assert module.trains is False and module.solver_budget == "solver: 50 pre-training + 100 iterations"
+    assert (
+        module.fit_kind is FitKind.SOLVER
+        and module.solver_budget == "solver: 50 pre-training + 100 iterations"
+    )
 
 
 @pytest.mark.parametrize(

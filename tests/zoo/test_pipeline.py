@@ -5,6 +5,7 @@ from types import SimpleNamespace
 import pytest
 from omegaconf import OmegaConf
 
+from lightning_modules.components.base import ZooModule
 from tests.conftest import compose_run_config
 from zoo.errors import UserError
 from zoo.pipeline import (
@@ -52,7 +53,7 @@ def test_budget_label_names_every_bound_that_was_set() -> None:
     from pytorch_lightning.callbacks import EarlyStopping
 
     trainer = SimpleNamespace(
-        lightning_module=SimpleNamespace(), callbacks=[EarlyStopping("val/loss", patience=5)], max_epochs=200
+        lightning_module=ZooModule(), callbacks=[EarlyStopping("val/loss", patience=5)], max_epochs=200
     )
 
     def label(**bounds) -> str:
