@@ -41,7 +41,7 @@ lint: $(STAMP)  ## ruff lint + format check
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
-results: $(STAMP)  ## aggregate run dirs under logs/ into logs/results.md and README.md
+results: $(STAMP)  ## tables from the run records in results/runs/ (+ local logs/) into docs/results.md and README.md
 	$(PYTHON) run.py task=results results.write_readme=true hydra.run.dir=logs/.results hydra.output_subdir=null
 
 bench: $(STAMP)  ## throughput, memory and framework overhead (README's benchmark table)

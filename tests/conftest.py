@@ -23,6 +23,14 @@ def shared_data_dir() -> Path:
     return root
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _run_records_stay_out_of_the_repo(tmp_path_factory: pytest.TempPathFactory):
+    """Every finished run writes a committable record (zoo/records.py): tests keep theirs in a temp folder."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("ZOO_RESULTS_DIR", str(tmp_path_factory.mktemp("results")))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "offline")

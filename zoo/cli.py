@@ -50,7 +50,7 @@ def preflight(argv: list[str], config_dir: Path, config_name: str) -> None:
     cfg = _compose(args.overrides, config_dir, config_name, args.config_dir)
     check_targets(cfg, strict=False)
     mode_dir = "sweep" if args.multirun or str(OmegaConf.select(cfg, "hydra.mode")) == "MULTIRUN" else "run"
-    for key in ("paths.log_dir", "paths.cache_dir", f"hydra.{mode_dir}.dir"):
+    for key in ("paths.log_dir", "paths.cache_dir", "paths.results_dir", f"hydra.{mode_dir}.dir"):
         value = _resolved(cfg, key)
         if value:
             check_usable_dir(Path(value), key)
@@ -89,6 +89,7 @@ def check_usable_dir(path: Path, key: str) -> None:
     source = {
         "paths.log_dir": "ZOO_LOG_DIR or paths.log_dir",
         "paths.cache_dir": "ZOO_CACHE_DIR or paths.cache_dir",
+        "paths.results_dir": "ZOO_RESULTS_DIR or paths.results_dir",
     }.get(key, key)
     fix = f"point {source} at a writable folder"
     if path.exists() and not path.is_dir():

@@ -1,7 +1,9 @@
 """The task function behind ``run.py``: build everything from config, fit / test / predict, write the run record.
 
-Every paper goes through this one path. Methods that do not train (``optimizer=None``, e.g. FPCA) skip ``fit``;
-trackers that learn at test time set ``trainer.inference_mode=false`` and optimise inside ``test_step``.
+Every paper goes through this one path. It branches on the method's declared ``FitKind``
+(``lightning_modules/components/base.py``): gradient-trained and gradient-free fitted methods run ``trainer.fit``;
+solvers go straight to the test stage; test-time optimisers get a trainer without inference mode and optimise
+inside ``test_step``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from lightning_modules.components.base import FitKind, ZooModule
 from zoo.checkpoints import SafeCheckpointIO, load_checkpoint, translate_state_dict_mismatch
 from zoo.config_checks import (
     check_optimisers,
@@ -30,9 +33,12 @@ from zoo.config_checks import (
 )
 from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_json, atomic_write_text
+from zoo.records import compact_record, record_id, write_record
 from zoo.targets import check_targets
 
 log = logging.getLogger("zoo")
+#: kinds whose ``task=fit`` runs ``trainer.fit`` (and whose ``task=test`` needs a checkpoint)
+FITTING_KINDS = (FitKind.GRADIENT, FitKind.FITTED)
 TEST_CHECKPOINTS = ("best", "last")
 #: a Trainer error that mentions these is about the hardware config, anything else about trainer.* values
 HARDWARE_WORDS = re.compile(
@@ -52,6 +58,7 @@ def run(cfg: DictConfig) -> float | None:
         readme = Path(cfg.paths.root_dir) / "README.md" if cfg.results.write_readme else None
         run_results(
             Path(cfg.paths.root_dir) / "conf" / "experiment",
+            Path(cfg.paths.results_dir),
             Path(cfg.paths.log_dir),
             Path(cfg.results.output),
             readme,
@@ -87,9 +94,17 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
 
     datamodule = _instantiate("data", cfg.data, instantiate)
     module = _instantiate("model", cfg.model, instantiate)
+    fits = fit_kind(module) in FITTING_KINDS
     callbacks = _instantiate_each("callbacks", cfg.get("callbacks"), instantiate)
     loggers = _instantiate_each("logger", cfg.get("logger"), instantiate)
-    trainer = _instantiate("trainer", cfg.trainer, instantiate, callbacks=callbacks, logger=loggers or False)
+    trainer = _instantiate(
+        "trainer",
+        cfg.trainer,
+        instantiate,
+        callbacks=callbacks,
+        logger=loggers or False,
+        **trainer_kwargs(module),
+    )
     trainer.strategy.checkpoint_io = SafeCheckpointIO()  # fit-resume, test and predict load through it
     for logger in loggers:
         logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
@@ -98,7 +113,7 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     check_choice(test_checkpoint, TEST_CHECKPOINTS, "test_checkpoint")  # before fitting, not after
     metrics: dict[str, float] = {}
     fit_trainer = trainer  # the run record describes the hardware that trained
-    if cfg.task == "fit" and getattr(module, "trains", True):
+    if cfg.task == "fit" and fits:
         with library_errors_explained(ckpt_path, cfg):
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         metrics.update(_scalars(trainer.callback_metrics))
@@ -110,7 +125,7 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     elif cfg.task == "fit":
         log.info("%s has nothing to train; running the test stage only", type(module).__name__)
     if cfg.task in ("fit", "test"):
-        if cfg.task == "test" and ckpt_path is None and getattr(module, "trains", True):
+        if cfg.task == "test" and ckpt_path is None and fits:
             raise UserError(
                 "task=test needs a checkpoint of a trained model",
                 where="ckpt_path is unset",
@@ -131,6 +146,23 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
         _publish_to_wandb(loggers, metrics, cfg)
         log.info("Run finished. Results: %s (metrics.json, config.yaml, environment.json)", run_dir)
     return objective(cfg, metrics)
+
+
+def fit_kind(module: Any) -> FitKind:
+    """The module's declared ``FitKind``; every model config must name a ``ZooModule``."""
+    if not isinstance(module, ZooModule):
+        raise UserError(
+            f"model {type(module).__name__} is not a ZooModule, so the pipeline cannot tell how it fits",
+            where="model._target_",
+            fix="derive the model from lightning_modules.components.base.ZooModule (or SolverModule, "
+            "FittedModule, TestTimeModule) and declare its fit_kind",
+        )
+    return module.fit_kind
+
+
+def trainer_kwargs(module: Any) -> dict[str, Any]:
+    """What a method's kind asks of the Trainer: online methods need autograd inside the test loop."""
+    return {"inference_mode": False} if fit_kind(module) is FitKind.TEST_TIME else {}
 
 
 def _instantiate(group: str, node: DictConfig, instantiate: Any, **kwargs: Any) -> Any:
@@ -297,8 +329,11 @@ def budget_label(cfg: DictConfig, trainer: Any) -> str:
     if cfg.task != "fit":
         return f"{cfg.task} only"
     module = trainer.lightning_module
-    if not getattr(module, "trains", True):  # a solver (DANMF, FPCA): its own iteration budget, no epochs
-        return str(getattr(module, "solver_budget", "solver only"))
+    kind = fit_kind(module)
+    if kind is FitKind.SOLVER:  # DANMF, FPCA: its own iteration budget, no epochs
+        return module.solver_budget
+    if kind is FitKind.TEST_TIME:
+        return "test-time optimisation only"
     stoppers = [cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)]
     if stoppers:
         label = f"early stopping (patience {stoppers[0].patience}, ≤ {trainer.max_epochs} epochs)"
@@ -333,7 +368,7 @@ def write_run_record(
         ),
         "budget": budget_label(cfg, trainer),
         "epochs": trainer.current_epoch
-        if cfg.task == "fit" and getattr(trainer.lightning_module, "trains", True)
+        if cfg.task == "fit" and fit_kind(trainer.lightning_module) in FITTING_KINDS
         else None,
         "overrides": list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else [],
         "checkpoint": ckpt,
@@ -343,6 +378,11 @@ def write_run_record(
         "paper": {k: v for k, v in paper.items() if k != "metrics"},
     }
     atomic_write_json(run_dir / "metrics.json", record)
+    if not record["debug"]:
+        run_id = record_id(run_dir, Path(cfg.paths.log_dir))
+        config = OmegaConf.to_container(cfg, resolve=True)
+        path = write_record(Path(cfg.paths.results_dir), compact_record(record, env, config, run_id))
+        log.info("Run record for the results tables: %s (commit it to back a number in the docs)", path)
 
 
 def _publish_to_wandb(loggers: list[Any], metrics: dict[str, float], cfg: DictConfig) -> None:

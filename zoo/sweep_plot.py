@@ -40,9 +40,12 @@ def load_sensitivity_sweeps(search_dir: Path) -> dict[str, dict[str, Any]]:
     return sweeps
 
 
-def job_value(job_dir: Path, param: str) -> Any:
-    """The swept parameter's value in a job's resolved ``config.yaml`` (``None`` when the job wrote none)."""
-    config = job_dir / "config.yaml"
+def job_value(run: dict[str, Any], param: str) -> Any:
+    """The swept parameter's value in a job's resolved config: the record's copy, else the run folder's
+    ``config.yaml`` (``None`` when neither exists)."""
+    if "config" in run:
+        return OmegaConf.select(OmegaConf.create(run["config"]), param)
+    config = Path(run.get("run_dir", "")) / "config.yaml"
     return OmegaConf.select(OmegaConf.load(config), param) if config.is_file() else None
 
 
@@ -51,7 +54,7 @@ def collect(sweep_dir: Path, param: str, metrics: list[str]) -> dict[float, dict
     table: dict[float, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for record_path in sorted(sweep_dir.glob("*/metrics.json")):
         record = json.loads(record_path.read_text())
-        value = job_value(record_path.parent, param)
+        value = job_value({"run_dir": str(record_path.parent)}, param)
         for metric in metrics:
             if metric in record.get("metrics", {}):
                 table[float(value)][metric].append(record["metrics"][metric])

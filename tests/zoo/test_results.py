@@ -4,7 +4,16 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from zoo.results import BEGIN, END, load_records, load_runs, render_table, run_results, update_readme
+from zoo.results import (
+    BEGIN,
+    END,
+    PAGE_HEAD,
+    load_records,
+    load_runs,
+    render_table,
+    run_results,
+    update_readme,
+)
 
 RECORD = """# @package _global_
 paper:
@@ -44,12 +53,12 @@ def test_table_has_mean_std_over_seeds_next_to_published(tmp_path: Path, records
     write_run(logs, "demo", 0, 0.80)
     write_run(logs, "demo", 1, 0.90)
     write_run(logs, "demo", 2, 0.10, debug=True)  # debug runs never count
-    table = run_results(records, logs, tmp_path / "results.md", None)
+    table = run_results(records, tmp_path / "no-records", logs, tmp_path / "results.md", None)
     demo = next(line for line in table.splitlines() if line.startswith("| demo"))
     assert "| 91.5 |" in demo and "85.00 ± 7.07" in demo and "| 2 |" in demo and "0,1" in demo
     other = next(line for line in table.splitlines() if line.startswith("| other"))
     assert "| other | overall accuracy (test/acc, %) | 80.0 | not run |" in other  # inherits name and unit
-    assert (tmp_path / "results.md").read_text() == table
+    assert (tmp_path / "results.md").read_text() == PAGE_HEAD + table
 
 
 def test_unreadable_metrics_are_skipped(tmp_path: Path) -> None:
@@ -150,7 +159,9 @@ def test_sweep_jobs_leave_the_main_table_for_a_sensitivity_table(tmp_path: Path,
     write_sweep_job(logs, "demo_dim", 16, 0, 0.50)
     write_sweep_job(logs, "demo_dim", 16, 0, 0.90, extra=("model.lr=0.1",))
     write_sweep_job(logs, "demo_optuna", 16, 0, 0.10)  # a tuning trial: in neither table
-    table = run_results(records, logs, tmp_path / "results.md", None, search_dir=searches)
+    table = run_results(
+        records, tmp_path / "no-records", logs, tmp_path / "results.md", None, search_dir=searches
+    )
     main, sensitivity = table.split("**Sensitivity sweeps**")
     demo_rows = [line for line in main.splitlines() if line.startswith("| demo")]
     assert len(demo_rows) == 1 and "| 80.00 | 1 | 0 |" in demo_rows[0]  # sweep jobs and trials stay out

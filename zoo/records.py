@@ -1,0 +1,67 @@
+"""Committable run records: one small JSON file per finished run under ``results/runs/``, tracked in git.
+
+Why: run folders (``logs/``) hold checkpoints and images and stay on the machine that ran them, so a number in
+the docs could not be regenerated or audited anywhere else. A record keeps exactly what the tables need and
+what an auditor asks — metrics, published values, experiment, overrides, seed, git commit and dirty flag,
+hardware, budget, wall time, package versions and the resolved config — and ``make results`` builds every
+table from the records (plus local run folders that have none).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from zoo.io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+#: environment.json fields a record keeps (peak memory and the command line stay in the run folder)
+ENVIRONMENT_KEYS = ("git", "packages", "device", "python", "platform")
+
+
+def record_id(run_dir: Path, log_dir: Path) -> str:
+    """A stable name for a run: its folder relative to the log dir ("/" → "+"), or name + path hash outside it."""
+    try:
+        return "+".join(run_dir.resolve().relative_to(log_dir.resolve()).parts)
+    except ValueError:
+        digest = hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{run_dir.name}+{digest}"
+
+
+def compact_record(
+    metrics_record: dict[str, Any], environment: dict[str, Any], config: dict[str, Any], run_id: str
+) -> dict[str, Any]:
+    """The run record (metrics.json) with the provenance that makes it auditable, and nothing bulky."""
+    return {
+        **{
+            k: v for k, v in metrics_record.items() if k != "checkpoint"
+        },  # a local path, meaningless elsewhere
+        "run_id": run_id,
+        "environment": {k: environment.get(k) for k in ENVIRONMENT_KEYS},
+        "config": config,
+    }
+
+
+def write_record(results_dir: Path, record: dict[str, Any]) -> Path:
+    """``results_dir/<experiment>/<run id>.json``; a finished run's record is never replaced by another run."""
+    path = results_dir / record["experiment"] / f"{record['run_id']}.json"
+    atomic_write_text(path, json.dumps(record, indent=1, sort_keys=True, default=str) + "\n")
+    return path
+
+
+def load_records(results_dir: Path) -> list[dict[str, Any]]:
+    """Every readable record under ``results_dir`` (an unreadable file is named and skipped, never fatal)."""
+    records = []
+    for path in sorted(results_dir.rglob("*.json")) if results_dir.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            log.warning("skipping unreadable record %s: %s", path, err)
+            continue
+        if isinstance(record, dict) and record.get("metrics") and not record.get("debug"):
+            records.append(record)
+    return records
