@@ -30,6 +30,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules import checks
+from zoo.download import sha256_file
 from zoo.errors import UserError, non_negative_int, positive_int
 from zoo.io import atomic_write
 
@@ -57,7 +58,7 @@ class FontFace:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return sha256_file(self.path)
 
 
 def gb2312_level1() -> list[str]:

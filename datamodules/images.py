@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -30,8 +29,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from datamodules import checks
 from datamodules.noise import NoiseModel
 from datamodules.pointclouds import derive_seed
+from zoo.download import download_file
 from zoo.errors import UserError, check_choice, non_negative_int, positive_int
-from zoo.io import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -88,21 +87,14 @@ def _sha256(data: bytes) -> str:
 
 
 def fetch(path: str, root: Path) -> None:
-    """Download one file of the pinned DnCNN commit into ``root/path`` (checked, then written atomically)."""
-    url = URL.format(path=path)
-    log.info("downloading %s", url)
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response:
-            data = response.read()
-    except OSError as err:
-        raise UserError(
-            f"could not download {url}: {err}",
-            where=f"data.download=true -> {root / path}",
-            fix=f"copy the file there by hand (source: {SOURCE}{path})",
-        ) from None
-    if _sha256(data) != pinned_checksums()[path]:
-        raise UserError(f"the download of {url} does not match its pinned sha256", where=str(root / path))
-    atomic_write(root / path, lambda handle: handle.write(data))
+    """Download one file of the pinned DnCNN commit into ``root/path``, checked against its pinned sha256."""
+    download_file(
+        URL.format(path=path),
+        root / path,
+        sha256=pinned_checksums()[path],
+        where=f"data.download=true -> {root / path}",
+        hint=f"source: {SOURCE}{path}",
+    )
 
 
 def read_grey(spec: ImageSpec, root: Path, verify: bool, download: bool) -> np.ndarray:

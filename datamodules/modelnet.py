@@ -4,7 +4,8 @@ normals).
 
 Processed tensors are cached under ``cache_dir`` with a key over the preprocessing parameters and the raw
 files' manifest, so a changed parameter or changed data never reuses a stale cache; nothing is written under
-``root`` except by the download.
+``root`` except by the download (``zoo.download``; the archive has no published sha256, see
+``ModelNet40DataModule``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from datamodules.pointclouds import (
     sample_points_on_mesh,
     warn,
 )
+from zoo.download import ChecksumMismatch, DownloadError, checked_sha256, download_file
 from zoo.errors import UserError
 from zoo.io import atomic_torch_save, atomic_write_json
 
@@ -244,13 +246,6 @@ def official_url() -> str:
     return ModelNet.urls["40"]
 
 
-def _fetch(url: str, folder: Path) -> Path:
-    """Download ``url`` into ``folder``; a separate function so tests can replace the network."""
-    from torch_geometric.data import download_url
-
-    return Path(download_url(url, str(folder)))
-
-
 class ModelNet40DataModule(PointCloudDataModule):
     """ModelNet40 with the official train/test split; validation is a hold-out of train (see the base class).
 
@@ -261,6 +256,12 @@ class ModelNet40DataModule(PointCloudDataModule):
     file path), or the first ``num_points`` of each resampled file (PointNet++'s default). ``use_normals``
     (resampled only) gives F=6. Other keyword arguments go to ``PointCloudDataModule`` (batch_size,
     val_fraction, augment, ...).
+
+    ``archive_sha256``: the sha256 the downloaded ModelNet40.zip must have. This project knows of no
+    published checksum for it (torch_geometric's ModelNet downloads it unchecked), so the default is None:
+    the archive is then downloaded unverified, with a warning, and its computed sha256 is logged and recorded in
+    ``cache_dir/modelnet40/ModelNet40.zip.json``; set ``data.archive_sha256`` to that value to check later
+    downloads against it.
     """
 
     synthetic = False
@@ -274,6 +275,7 @@ class ModelNet40DataModule(PointCloudDataModule):
         use_normals: bool = False,
         sampling_seed: int = 0,
         download: bool = True,
+        archive_sha256: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -300,6 +302,7 @@ class ModelNet40DataModule(PointCloudDataModule):
         self.source, self.num_points, self.use_normals = source, num_points, bool(use_normals)
         self.sampling_seed = checks.seed(sampling_seed, "data.sampling_seed")
         self.download = bool(download)
+        self.archive_sha256 = checked_sha256(archive_sha256, "data.archive_sha256")
         # raw ModelNet meshes are z-up; PointNet++'s resampled files are y-up
         self.up_axis = "z" if source == "mesh" else "y"
         self.dataset_name = (
@@ -437,17 +440,46 @@ class ModelNet40DataModule(PointCloudDataModule):
         try:
             from torch_geometric.data import extract_zip
 
-            archive = _fetch(url, staging)
+            archive = staging / "ModelNet40.zip"
+            digest = download_file(
+                url, archive, sha256=self.archive_sha256, where=f"data.download=true -> {self.root}"
+            )
             extract_zip(str(archive), str(staging))
             if not (staging / "ModelNet40").is_dir():
                 raise RuntimeError(f"the archive from {url} has no ModelNet40/ folder")
             os.replace(staging / "ModelNet40", self.raw_dir)
+        except ChecksumMismatch as err:
+            raise UserError(
+                f"ModelNet40.zip from {err.url} does not match data.archive_sha256: {err.reason}",
+                where="data.archive_sha256",
+                fix="check data.archive_sha256 against a trusted copy of the archive, or set it to null to "
+                "download without verification (the computed sha256 is then logged and recorded)",
+            ) from None
+        except DownloadError as err:
+            raise self._missing(f"downloading ModelNet40 from {err.url} failed: {err.reason}") from None
         except Exception as err:
             raise self._missing(
                 f"downloading ModelNet40 from {url} failed ({type(err).__name__}: {err})"
             ) from err
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+        self._record_archive(url, digest)
+
+    def _record_archive(self, url: str, digest: str) -> None:
+        """Keep the archive's sha256 next to the caches; warn when nothing could verify it."""
+        record = self.cache_dir / "modelnet40" / "ModelNet40.zip.json"
+        verified = self.archive_sha256 is not None
+        atomic_write_json(
+            record, {"url": url, "sha256": digest, "verified": verified, "root": str(self.root)}
+        )
+        if verified:
+            log.info("ModelNet40.zip from %s matches data.archive_sha256 %s", url, digest)
+        else:
+            warn(
+                f"ModelNet40.zip from {url} cannot be verified: no sha256 is published for it and "
+                f"data.archive_sha256 is null. Its sha256 is {digest} (recorded in {record}); set "
+                f"data.archive_sha256={digest} to check later downloads against it"
+            )
 
     # ---- cache ---------------------------------------------------------------------------------------------
 

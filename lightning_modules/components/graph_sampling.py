@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from zoo.errors import UserError, check_choice
+from zoo.pair_keys import contains, missing_below, nth_missing
 
 HOP_STRATEGIES = ("auto", "top_down", "bottom_up")
 #: Cache-friendly size of hop_distances' dense per-chunk BFS state.
@@ -81,14 +82,6 @@ def _edge_keys(rowptr: Tensor, col: Tensor) -> Tensor:
     """Sorted ``src * N + dst`` of every edge: an O(log E) membership test via ``searchsorted``."""
     num_nodes = rowptr.numel() - 1
     return torch.sort(csr_rows(rowptr) * num_nodes + col).values
-
-
-def _contains(sorted_keys: Tensor, queries: Tensor) -> Tensor:
-    """Elementwise ``queries in sorted_keys``."""
-    if sorted_keys.numel() == 0:
-        return torch.zeros_like(queries, dtype=torch.bool)
-    idx = torch.searchsorted(sorted_keys, queries).clamp_max(sorted_keys.numel() - 1)
-    return sorted_keys[idx] == queries
 
 
 def _transpose_csr(rowptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor]:
@@ -231,7 +224,7 @@ def _biased_step(
         proposal = stepper(cur[pending], generator)
         x, before = stepper.col[proposal], prev[pending]
         bias = torch.full(x.shape, 1.0 / q, dtype=torch.float64, device=x.device)
-        bias[_contains(keys, before * num_nodes + x)] = 1.0
+        bias[contains(keys, before * num_nodes + x)] = 1.0
         bias[x == before] = 1.0 / p
         accept = (
             torch.rand(x.numel(), generator=generator, dtype=torch.float64, device=x.device) * bound < bias
@@ -614,7 +607,7 @@ def _negatives(
             break
         o = owner[pending]
         cand = torch.randint(0, num_nodes, (o.numel(),), generator=generator, device=o.device)
-        bad = (cand == o) | _contains(pos_keys, o * num_nodes + cand)
+        bad = (cand == o) | contains(pos_keys, o * num_nodes + cand)
         drawn[pending[~bad]] = cand[~bad]
         pending = pending[bad]
     if pending.numel():
@@ -625,29 +618,23 @@ def _negatives(
 def _draw_from_complement(
     owner: Tensor, pos_v: Tensor, pos_u: Tensor, num_nodes: int, generator: torch.Generator
 ) -> Tensor:
-    """Exact uniform draw from V - RW_v - {v} per item, via a dense mask over the owners involved (chunked)."""
-    out = torch.empty_like(owner)
+    """Exact uniform draw from V - RW_v - {v} per item: a uniform rank among v's allowed keys, then the key.
+
+    The excluded keys are the positives (sorted, distinct) and each owner's own pair v * N + v;
+    ``nth_missing`` turns a rank into its key by binary search, without a dense mask. The uniforms are drawn
+    per block of owners in owner order, the order of the earlier dense-mask chunks (32 MiB of bool + int64
+    per block), so a seeded generator still gives the same negatives.
+    """
     owners, which = torch.unique(owner, return_inverse=True)
-    rows_per_chunk = max(1, (32 * 2**20) // (9 * num_nodes))  # bool mask + int64 cumsum per entry
-    for o0 in range(0, owners.numel(), rows_per_chunk):
-        chunk = owners[o0 : o0 + rows_per_chunk]
-        mask = torch.ones(chunk.numel(), num_nodes, dtype=torch.bool, device=owner.device)
-        rows = torch.arange(chunk.numel(), device=owner.device)
-        mask[rows, chunk] = False
-        lo = torch.searchsorted(pos_v, chunk)
-        hi = torch.searchsorted(pos_v, chunk, right=True)
-        run = torch.repeat_interleave(rows, hi - lo)
-        idx = torch.arange(run.numel(), device=owner.device) - (torch.cumsum(hi - lo, 0) - (hi - lo))[run]
-        mask[run, pos_u[lo[run] + idx]] = False
-        flat = torch.cumsum(mask.flatten(), 0)
-        row_end = flat[(rows + 1) * num_nodes - 1]
-        row_base = row_end - mask.sum(1)
-        sel = (which >= o0) & (which < o0 + chunk.numel())
-        r = which[sel] - o0
-        rank = (
-            torch.rand(r.numel(), generator=generator, dtype=torch.float64, device=owner.device)
-            * (row_end - row_base)[r]
-        ).long()
-        rank = torch.minimum(rank, (row_end - row_base)[r] - 1)
-        out[sel] = torch.searchsorted(flat, row_base[r] + rank + 1) % num_nodes
-    return out
+    excluded = torch.sort(torch.cat([pos_v * num_nodes + pos_u, owners * (num_nodes + 1)])).values
+    row_start = owners * num_nodes
+    base = missing_below(excluded, row_start)
+    size = missing_below(excluded, row_start + num_nodes) - base
+    rank = torch.empty_like(owner)
+    rows_per_block = max(1, (32 * 2**20) // (9 * num_nodes))
+    for o0 in range(0, owners.numel(), rows_per_block):
+        sel = (which >= o0) & (which < o0 + rows_per_block)
+        r = which[sel]
+        u01 = torch.rand(r.numel(), generator=generator, dtype=torch.float64, device=owner.device)
+        rank[sel] = torch.minimum((u01 * size[r]).long(), size[r] - 1)
+    return nth_missing(excluded, base[which] + rank) - row_start[which]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -20,6 +21,7 @@ from datamodules.modelnet import (
     read_off,
     read_resampled,
 )
+from zoo.download import sha256_file
 from zoo.errors import UserError
 
 SMALL_MESH = "ModelNet40/monitor/test/monitor_0466.off"  # 255 vertices, 138 triangles
@@ -324,22 +326,55 @@ def test_failed_download_is_a_user_error(tmp_path: Path, monkeypatch: pytest.Mon
     assert not list((tmp_path / "data").glob(".ModelNet40*"))
 
 
-def test_download_extracts_into_root(off_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def fake_fetch(url: str, folder: Path) -> Path:
-        folder.mkdir(parents=True)
-        archive = folder / "ModelNet40.zip"
-        with zipfile.ZipFile(archive, "w") as zf:
-            for path in (off_root / "ModelNet40").rglob("*.off"):
-                zf.write(path, path.relative_to(off_root).as_posix())
-        return archive
+def _local_archive(off_root: Path, folder: Path) -> str:
+    """A small ModelNet40.zip of the fixture meshes, served as a file:// URL (no network needed)."""
+    archive = folder / "ModelNet40.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted((off_root / "ModelNet40").rglob("*.off")):
+            zf.write(path, path.relative_to(off_root).as_posix())
+    return archive.as_uri()
 
-    monkeypatch.setattr(modelnet, "_fetch", fake_fetch)
+
+def test_download_extracts_into_root_and_records_the_unverified_archive(
+    off_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = _local_archive(off_root, tmp_path)
+    monkeypatch.setattr(modelnet, "official_url", lambda: url)
     dm = _mesh_dm(tmp_path / "data", tmp_path / "cache", download=True)
-    dm.prepare_data()
+    with caplog.at_level(logging.WARNING):
+        dm.prepare_data()
     dm.setup("test")
     assert len(list((tmp_path / "data" / "ModelNet40").rglob("*.off"))) == 4
     assert [p.name for p in (tmp_path / "data").iterdir()] == ["ModelNet40"]  # staging removed
     assert len(dm.test_dataset) == 2
+    digest = sha256_file(tmp_path / "ModelNet40.zip")
+    record = json.loads((tmp_path / "cache" / "modelnet40" / "ModelNet40.zip.json").read_text())
+    assert record["sha256"] == digest and record["verified"] is False and record["url"] == url
+    assert "cannot be verified" in caplog.text and f"data.archive_sha256={digest}" in caplog.text
+
+
+def test_download_checks_a_given_archive_sha256(
+    off_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = _local_archive(off_root, tmp_path)
+    digest = sha256_file(tmp_path / "ModelNet40.zip")
+    monkeypatch.setattr(modelnet, "official_url", lambda: url)
+    wrong = _mesh_dm(tmp_path / "bad", tmp_path / "cache", download=True, archive_sha256="0" * 64)
+    with pytest.raises(UserError) as err:
+        wrong.prepare_data()
+    assert "checksum mismatch" in str(err.value) and digest in str(err.value)
+    assert "data.archive_sha256" in str(err.value)
+    assert not (tmp_path / "bad" / "ModelNet40").exists() and not list(
+        (tmp_path / "bad").glob(".ModelNet40*")
+    )
+    right = _mesh_dm(tmp_path / "good", tmp_path / "cache", download=True, archive_sha256=digest.upper())
+    with caplog.at_level(logging.WARNING):
+        right.prepare_data()
+    assert "cannot be verified" not in caplog.text
+    record = json.loads((tmp_path / "cache" / "modelnet40" / "ModelNet40.zip.json").read_text())
+    assert record["verified"] is True and record["sha256"] == digest
+    with pytest.raises(UserError, match="data.archive_sha256"):
+        _mesh_dm(tmp_path / "good", tmp_path / "cache", archive_sha256="not-a-checksum")
 
 
 def test_corrupt_mesh_in_the_dataset_names_the_file(off_root: Path, tmp_path: Path) -> None:
