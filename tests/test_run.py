@@ -510,3 +510,21 @@ def test_run_records_get_the_users_normal_permissions(tiny_fit: Path) -> None:
     os.umask(mask)
     for name in ("metrics.json", "environment.json", "config.yaml"):
         assert (tiny_fit / name).stat().st_mode & 0o777 == 0o666 & ~mask, name
+
+
+def test_every_record_composes_to_the_config_it_always_had() -> None:
+    """A golden check for config refactors (issue 14: paper metadata moved to conf/paper/): the composed
+    config of every record, paths aside and interpolations unresolved, hashes as recorded in
+    tests/data/composed_configs.json. An intended change of a record updates that file in the same commit."""
+    import hashlib
+
+    from omegaconf import OmegaConf, open_dict
+
+    expected = json.loads((REPO_ROOT / "tests" / "data" / "composed_configs.json").read_text())
+    assert sorted(expected) == EXPERIMENTS
+    for name in EXPERIMENTS:
+        cfg = compose_run_config([f"experiment={name}"], Path("/nonexistent/run"))
+        with open_dict(cfg):
+            del cfg["paths"]
+        digest = hashlib.sha256(OmegaConf.to_yaml(cfg, resolve=False).encode()).hexdigest()
+        assert digest == expected[name], name
