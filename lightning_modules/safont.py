@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -43,8 +42,7 @@ from lightning_modules.components.gan import (
 )
 from lightning_modules.components.unet import UNetGenerator
 from zoo.errors import check_choice, non_negative_int
-from zoo.io import atomic_write_png
-from zoo.loggers import log_image_file
+from zoo.loggers import publish_figure
 
 log = logging.getLogger(__name__)
 ATTENTION = ("none", "f64", "f128", "f256", "f512")
@@ -287,19 +285,17 @@ class FontGan(ZooModule):
 
     def on_validation_epoch_end(self) -> None:
         if self.grid and self.trainer.is_global_zero and not self.trainer.sanity_checking:
-            path = Path(self.trainer.default_root_dir) / "grids" / f"epoch{self.current_epoch:03d}.png"
-            save_grid(self.grid, path)
-            log_image_file(self.loggers, "val/grid", path)
+            publish_figure(
+                self, f"grids/epoch{self.current_epoch:03d}.png", glyph_grid(self.grid), key="val/grid"
+            )
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._score(batch, "test")
 
     def on_test_end(self) -> None:
         if self.trainer.is_global_zero:
-            path = paragraph_figure(
-                self, self.trainer.datamodule, Path(self.trainer.default_root_dir) / "paragraph.png"
-            )
-            log.info("Fig. 4-style paragraph written to %s", path)
+            image = paragraph_figure(self, self.trainer.datamodule)
+            publish_figure(self, "paragraph.png", image, key="test/paragraph")
 
 
 class GlyphReference(SolverModule):
@@ -337,12 +333,12 @@ class GlyphReference(SolverModule):
         log_glyph_scores(self, fake, batch["target"], "test", self.hparams.apdr_threshold)
 
 
-def save_grid(rows: list[Tensor], path: Path) -> Path:
-    """Rows of glyphs (source | generated | target), each [N, 1, H, W] in [0, 1], as one PNG."""
-    return atomic_write_png(path, torch.cat([torch.cat(list(row[:, 0]), dim=1) for row in rows], dim=0))
+def glyph_grid(rows: list[Tensor]) -> Tensor:
+    """Rows of glyphs (source | generated | target), each [N, 1, H, W] in [0, 1], as one [H', W'] image."""
+    return torch.cat([torch.cat(list(row[:, 0]), dim=1) for row in rows], dim=0)
 
 
-def paragraph_figure(module: FontGan, data: Any, path: Path) -> Path:
+def paragraph_figure(module: FontGan, data: Any) -> Tensor:
     """Fig. 4: the poem in the target style, test characters generated (black), training characters real (red
     tint), characters outside the split left blank; the source rendering above for comparison."""
     position = {
@@ -374,4 +370,4 @@ def paragraph_figure(module: FontGan, data: Any, path: Path) -> Path:
         lines_mixed.append(torch.cat(mixed, dim=2))
     gap = torch.ones(3, size // 2, lines_source[0].shape[2])
     image = torch.cat([*lines_source, gap, *lines_mixed], dim=1)
-    return atomic_write_png(path, image.permute(1, 2, 0))
+    return image.permute(1, 2, 0)

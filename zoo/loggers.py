@@ -1,15 +1,19 @@
-"""Logger fixes and helpers that every paper needs."""
+"""Logger fixes and helpers that every paper needs: the CSV logger that survives resumes, and the one way a
+module shows a picture (``publish_figure``: saved into the run dir and sent to every image-capable logger)."""
 
 from __future__ import annotations
 
 import csv
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from pytorch_lightning.loggers import CSVLogger as LightningCSVLogger
 
-from zoo.io import atomic_write
+from zoo.io import atomic_write, atomic_write_png
+
+log = logging.getLogger(__name__)
 
 
 def _header(path: str) -> list[str]:
@@ -57,3 +61,25 @@ def log_image_file(loggers: list[Any], key: str, path: Path) -> None:
             logger.experiment.add_image(key, image, dataformats="HWC")
         elif name == "WandbLogger":
             logger.log_image(key=key, images=[str(path)])
+
+
+def write_figure(path: Path, figure: Any) -> Path:
+    """A matplotlib figure (closed afterwards) or an image in [0, 1] ([H, W] or [H, W, 3]) as PNG, atomically."""
+    if not hasattr(figure, "savefig"):
+        return atomic_write_png(path, figure)
+    import matplotlib.pyplot as plt
+
+    try:
+        return atomic_write(
+            path, lambda handle: figure.savefig(handle, format="png", bbox_inches="tight", dpi=100)
+        )
+    finally:
+        plt.close(figure)
+
+
+def publish_figure(module: Any, name: str, figure: Any, key: str) -> Path:
+    """Save ``figure`` as ``<run dir>/<name>`` and log it under ``key`` to every active image logger."""
+    path = write_figure(Path(module.trainer.default_root_dir) / name, figure)
+    log_image_file(module.loggers, key, path)
+    log.info("%s written to %s", key, path)
+    return path

@@ -28,8 +28,8 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 from lightning_modules.components.base import SolverModule
 from lightning_modules.components.patch_groups import PatchGrouper
 from zoo.errors import check_choice, non_negative_int, positive_int
-from zoo.io import atomic_write, atomic_write_png, atomic_write_text
-from zoo.loggers import log_image_file
+from zoo.io import atomic_write_png, atomic_write_text
+from zoo.loggers import publish_figure
 
 log = logging.getLogger(__name__)
 GROUPING_MODES = ("whole_image", "patch_groups")
@@ -168,11 +168,9 @@ class DenoisingModule(SolverModule):
         if not self.figure_images:
             return
         shown = slice(0, self.figure_images)
-        figure = side_by_side(
-            self.figures[shown], self.results[shown], run_dir / "side_by_side.png", type(self).__name__
-        )
-        log.info("denoised images, per_image.csv and %s written to %s", figure.name, run_dir)
-        log_image_file(self.loggers, "test/side_by_side", figure)
+        figure = side_by_side(self.figures[shown], self.results[shown], type(self).__name__)
+        publish_figure(self, "side_by_side.png", figure, key="test/side_by_side")
+        log.info("denoised images and per_image.csv written to %s", run_dir)
 
 
 def partial_psnr(estimate: Tensor, clean: Tensor, data_range: Tensor) -> float:
@@ -180,9 +178,9 @@ def partial_psnr(estimate: Tensor, clean: Tensor, data_range: Tensor) -> float:
 
 
 def side_by_side(
-    figures: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], results: list[dict], path: Path, title: str
-) -> Path:
-    """One row per image: clean | noisy (PSNR) | denoised (PSNR), written atomically as PNG
+    figures: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]], results: list[dict], title: str
+) -> Any:
+    """One row per image: clean | noisy (PSNR) | denoised (PSNR), a matplotlib figure
     (``model.figure_images`` rows at most: BSD68's 68 would make an unreadable figure)."""
     import matplotlib
 
@@ -199,7 +197,4 @@ def side_by_side(
             ax.set_title(caption, fontsize=8)
             ax.axis("off")
     fig.tight_layout()
-    try:
-        return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
-    finally:
-        plt.close(fig)
+    return fig

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,7 +22,7 @@ from lightning_modules.components.embedding_eval import (
     tsne_figure,
 )
 from zoo.errors import UserError, check_choice
-from zoo.loggers import log_image_file
+from zoo.loggers import publish_figure
 
 log = logging.getLogger(__name__)
 EVALUATIONS = ("clustering", "link_prediction")
@@ -92,11 +91,9 @@ class EmbeddingModule(ZooModule):
         return link_prediction_scores(pos, neg)
 
     def _write_tsne(self, z: Tensor, data: Any) -> None:
-        out_dir = Path(self.trainer.default_root_dir)
         z, labels = _labelled(z, data)
-        path = tsne_figure(z, labels, out_dir / "tsne.png", seed=0, title=f"{type(self).__name__} t-SNE")
-        log.info("t-SNE figure written to %s", path)
-        log_image_file(self.loggers, "test/tsne", path)
+        figure = tsne_figure(z, labels, seed=0, title=f"{type(self).__name__} t-SNE")
+        publish_figure(self, "tsne.png", figure, key="test/tsne")
 
 
 def _labelled(z: Tensor, data: Any) -> tuple[Tensor, Tensor]:

@@ -12,7 +12,6 @@ every method is scored by the same code (LEARN §5.4-5.6):
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,7 +19,6 @@ import torch
 from torch import Tensor
 
 from zoo.errors import UserError, check_choice
-from zoo.io import atomic_write
 
 EDGE_OPERATORS = ("hadamard", "average", "l1", "l2")
 
@@ -251,16 +249,11 @@ def figure_to_array(fig: Any) -> np.ndarray:
 def tsne_figure(
     z: Tensor | np.ndarray,
     labels: Tensor | np.ndarray,
-    path: str | Path,
     seed: int = 0,
     title: str = "",
     coords: np.ndarray | None = None,
-) -> Path:
-    """t-SNE of ``z`` (or the given 2-D ``coords``), scatter coloured by class, saved atomically as PNG at ``path``.
-
-    Returns the path. Use ``tsne_coordinates`` + ``scatter_figure`` + ``figure_to_array`` to log the same image
-    to TensorBoard / W&B without reading the file back.
-    """
+) -> Any:
+    """t-SNE of ``z`` (or the given 2-D ``coords``), scatter coloured by class: a matplotlib figure
+    (``zoo.loggers.publish_figure`` saves and logs it; ``figure_to_array`` renders it)."""
     xy = tsne_coordinates(z, seed=seed) if coords is None else np.asarray(coords)
-    fig = scatter_figure(xy, labels, title=title)
-    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", bbox_inches="tight"))
+    return scatter_figure(xy, labels, title=title)

@@ -21,6 +21,7 @@ from lightning_modules.safont import (
     paragraph_figure,
 )
 from zoo.errors import UserError
+from zoo.loggers import write_figure
 
 
 @pytest.mark.parametrize("attention", ATTENTION)
@@ -78,7 +79,7 @@ def test_paragraph_figure_mixes_generated_and_real_glyphs(tmp_path: Path) -> Non
     data = SimpleNamespace(
         train_set=GlyphPairs(glyphs, glyphs, ["天", "街"]), test_set=GlyphPairs(glyphs, glyphs, ["小", "雨"])
     )
-    path = paragraph_figure(small_gan(), data, tmp_path / "paragraph.png")
+    path = write_figure(tmp_path / "paragraph.png", paragraph_figure(small_gan(), data))
     assert path.read_bytes()[:4] == b"\x89PNG"
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from lightning_modules.components.denoising import estimate_noise_sigma, relative_error, side_by_side
+from zoo.loggers import write_figure
 
 
 def test_noise_estimate_recovers_the_sigma_of_gaussian_noise_on_a_smooth_image() -> None:
@@ -27,5 +28,5 @@ def test_relative_error() -> None:
 def test_side_by_side_figure_is_a_png(tmp_path: Path) -> None:
     image = np.random.default_rng(0).random((16, 16))
     results = [{"psnr": 30.0, "psnr_noisy": 20.0}]
-    path = side_by_side([("a", image, image, image)], results, tmp_path / "fig.png", "X")
+    path = write_figure(tmp_path / "fig.png", side_by_side([("a", image, image, image)], results, "X"))
     assert path.read_bytes()[:4] == b"\x89PNG"

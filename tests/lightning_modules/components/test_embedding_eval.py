@@ -18,6 +18,7 @@ from lightning_modules.components.embedding_eval import (
     tsne_figure,
 )
 from zoo.errors import UserError
+from zoo.loggers import write_figure
 
 
 def test_auc_and_ap_of_perfect_reversed_and_tied_scores() -> None:
@@ -107,14 +108,14 @@ def test_tsne_figure_writes_a_png_and_array(tmp_path) -> None:
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(45) % 3
     z = torch.nn.functional.one_hot(labels, 3).float() * 5 + torch.randn(45, 3, generator=g)
-    path = tsne_figure(z, labels, tmp_path / "sub" / "tsne.png", seed=0, title="test t-SNE")
+    path = write_figure(tmp_path / "sub" / "tsne.png", tsne_figure(z, labels, seed=0, title="test t-SNE"))
     assert path == tmp_path / "sub" / "tsne.png"
     with Image.open(path) as image:
         assert image.format == "PNG" and image.size[0] > 100 and image.size[1] > 100
     assert not list(path.parent.glob(".*.tmp"))  # atomic write left no temporary file
     coords = tsne_coordinates(z, seed=0)
     assert coords.shape == (45, 2) and np.isfinite(coords).all()
-    again = tsne_figure(z, labels, tmp_path / "again.png", coords=coords)
+    again = write_figure(tmp_path / "again.png", tsne_figure(z, labels, coords=coords))
     assert again.stat().st_size > 0
     array = figure_to_array(scatter_figure(coords, labels, title="x"))
     assert array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3
