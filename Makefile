@@ -28,7 +28,7 @@ install-fonts:  ## the Debian font packages the font-transfer datamodule renders
 	else $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(FONT_PACKAGES) \
 	  || ($(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(FONT_PACKAGES)); fi
 
-run: $(STAMP)  ## the embedded offline demo (PyramNet on synthetic shapes, ~2 min on 2 CPU cores)
+run: $(STAMP)  ## the embedded offline demo (PyramNet on synthetic shapes)
 	$(PYTHON) run.py
 
 test: $(STAMP)  ## the default test suite (offline, CPU)
@@ -41,10 +41,10 @@ lint: $(STAMP)  ## ruff lint + format check
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 
-results: $(STAMP)  ## tables from the run records in results/runs/ (+ local logs/) into docs/results.md and README.md
-	$(PYTHON) run.py task=results results.write_readme=true hydra.run.dir=logs/.results hydra.output_subdir=null
+results: $(STAMP)  ## tables from the run records in results/runs/ (+ local logs/) into docs/results.md and docs/papers/
+	$(PYTHON) run.py task=results results.write_pages=true hydra.run.dir=logs/.results hydra.output_subdir=null
 
-bench: $(STAMP)  ## throughput, memory and framework overhead (README's benchmark table)
+bench: $(STAMP)  ## throughput, memory and framework overhead: records in results/bench/, tables in docs/benchmarks.md
 	$(PYTHON) -m zoo.benchmarks
 
 clean:  ## remove caches and logs (not the environment)

@@ -55,14 +55,13 @@ def run(cfg: DictConfig) -> float | None:
     if cfg.task == "results":
         from zoo.results import run_results
 
-        readme = Path(cfg.paths.root_dir) / "README.md" if cfg.results.write_readme else None
         run_results(
             Path(cfg.paths.root_dir) / "conf" / "experiment",
             Path(cfg.paths.results_dir),
             Path(cfg.paths.log_dir),
             Path(cfg.results.output),
-            readme,
             search_dir=Path(cfg.paths.root_dir) / "conf" / "hparams_search",
+            pages_dir=Path(cfg.paths.root_dir) / "docs" / "papers" if cfg.results.write_pages else None,
         )
         return None
     check_targets(cfg)

@@ -1,4 +1,5 @@
-"""Render the results tables (published vs measured, mean ± std over seeds) from the committed run records.
+"""Render the results tables (published vs measured, mean ± std over seeds) from the committed run records:
+``docs/results.md`` and the generated block of each ``docs/papers/<id>.md``.
 
 Runs come from ``results/runs/`` (``zoo/records.py``, tracked in git) and from local run folders under ``logs/``
 that have no record yet (runs made before records existed); a run present in both counts once.
@@ -18,7 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from zoo.io import atomic_write_text
 from zoo.records import load_records as load_run_records
@@ -58,17 +59,24 @@ NEUTRAL_OVERRIDES = (
 def load_records(experiment_dir: Path) -> dict[str, dict[str, Any]]:
     """The ``paper:`` block of every experiment config, keyed by experiment name.
 
-    A record that extends another (``defaults: [pyramnet_modelnet40]``) is merged over its parent's block, as
-    Hydra would compose it, so it inherits metric names and units and overrides only what it states.
+    As Hydra composes it: the paper's metadata (``defaults: [/paper: <id>]``, ``conf/paper/<id>.yaml``), then a
+    parent record's block (``defaults: [pyramnet_modelnet40]``: metric names and units are inherited), then the
+    record's own.
     """
     raw = {path.stem: OmegaConf.load(path) for path in sorted(experiment_dir.glob("*.yaml"))}
+    paper_dir = experiment_dir.parent / "paper"
 
     def paper(name: str) -> Any:
-        conf = raw[name]
-        parents = [d for d in conf.get("defaults", []) if isinstance(d, str) and d in raw]
-        return OmegaConf.merge(*(paper(p) for p in parents), conf.get("paper") or {})
+        defaults = raw[name].get("defaults", [])
+        metadata = [OmegaConf.load(paper_dir / f"{d['/paper']}.yaml") for d in defaults if _names_paper(d)]
+        parents = [paper(d) for d in defaults if isinstance(d, str) and d in raw]
+        return OmegaConf.merge(*metadata, *parents, raw[name].get("paper") or {})
 
     return {name: OmegaConf.to_container(paper(name), resolve=False) for name in raw}
+
+
+def _names_paper(entry: Any) -> bool:
+    return isinstance(entry, DictConfig) and "/paper" in entry
 
 
 def load_runs(log_dir: Path) -> list[dict[str, Any]]:
@@ -252,14 +260,28 @@ def render_table(records: dict[str, dict], runs: list[dict]) -> str:
     return markdown_table(header, table_rows(records, [run for run in runs if search_of(run) is None]))
 
 
-def update_readme(readme: Path, table: str) -> None:
+def update_block(page: Path, table: str) -> None:
     """Replace the text between the results markers; refuse to guess if the markers are missing."""
-    text = readme.read_text()
+    text = page.read_text()
     if BEGIN not in text or END not in text:
-        raise ValueError(f"{readme} lacks the markers {BEGIN} / {END} around its results section")
+        raise ValueError(f"{page} lacks the markers {BEGIN} / {END} around its results section")
     head, rest = text.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    atomic_write_text(readme, f"{head}{BEGIN}\n{table}{END}{tail}")
+    atomic_write_text(page, f"{head}{BEGIN}\n{table}{END}{tail}")
+
+
+def render_tables(records: dict[str, dict], runs: list[dict], sweeps: dict[str, dict]) -> str:
+    """The main table, then the sensitivity sweeps' table (if any of their jobs ran)."""
+    return render_table(records, runs) + render_sensitivity(sweeps, records, runs)
+
+
+def paper_tables(records: dict[str, dict], runs: list[dict], sweeps: dict[str, dict]) -> dict[str, str]:
+    """{paper id: the tables of that paper's records}, for the generated block of ``docs/papers/<id>.md``."""
+    tables = {}
+    for paper_id in sorted({r.get("id") for r in records.values() if r.get("id")}):
+        mine = {name: r for name, r in records.items() if r.get("id") == paper_id}
+        tables[paper_id] = render_tables(mine, [r for r in runs if r["experiment"] in mine], sweeps)
+    return tables
 
 
 def all_runs(results_dir: Path, log_dir: Path) -> list[dict[str, Any]]:
@@ -274,16 +296,20 @@ def run_results(
     results_dir: Path,
     log_dir: Path,
     output: Path,
-    readme: Path | None,
     search_dir: Path | None = None,
+    pages_dir: Path | None = None,
 ) -> str:
+    """Write every generated table: ``output`` (docs/results.md) and each paper page's block (``pages_dir``)."""
     records, runs = load_records(experiment_dir), all_runs(results_dir, log_dir)
-    table = render_table(records, runs)
-    if search_dir is not None:
-        table += render_sensitivity(load_sensitivity_sweeps(search_dir), records, runs)
+    sweeps = load_sensitivity_sweeps(search_dir) if search_dir is not None else {}
+    table = render_tables(records, runs, sweeps)
     atomic_write_text(output, PAGE_HEAD + table)
-    if readme is not None:
-        update_readme(readme, table)
+    written = [output]
+    for paper_id, paper_table in paper_tables(records, runs, sweeps).items():
+        page = pages_dir / f"{paper_id}.md" if pages_dir is not None else None
+        if page is not None and page.is_file():
+            update_block(page, paper_table)
+            written.append(page)
     print(table)
-    print(f"Results table written to {output}" + (f" and {readme}" if readme else ""))
+    print("Results tables written to " + ", ".join(str(p) for p in written))
     return table

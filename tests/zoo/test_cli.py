@@ -82,7 +82,7 @@ def _exit_code(entry, capsys: pytest.CaptureFixture) -> tuple[int, str]:
 
 
 def test_user_errors_become_one_paragraph(capsys: pytest.CaptureFixture, monkeypatch) -> None:
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "")  # recorded, so the value report_errors sets is undone
 
     def fail() -> None:
         raise UserError("broken", where="x", fix="y")
@@ -92,7 +92,7 @@ def test_user_errors_become_one_paragraph(capsys: pytest.CaptureFixture, monkeyp
 
 
 def test_a_bug_keeps_its_traceback_and_hydra_full_error_reraises(capsys, monkeypatch) -> None:
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "")  # recorded, so the value report_errors sets is undone
 
     def bug() -> None:
         raise KeyError("oops")
@@ -107,7 +107,7 @@ def test_a_bug_keeps_its_traceback_and_hydra_full_error_reraises(capsys, monkeyp
 def test_a_sweep_whose_every_trial_failed_says_so_and_leaves_an_outcome_file(
     tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "")  # recorded, so the value report_errors sets is undone
     monkeypatch.setattr(RecordSweepDir, "sweep_dir", tmp_path)
 
     def optuna_without_completed_trials() -> None:

@@ -10,7 +10,9 @@ import pytest
 from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config
 from zoo.pipeline import run
 from zoo.records import load_records, record_id
-from zoo.results import BEGIN, END, PAGE_HEAD, all_runs, run_results
+from zoo.results import BEGIN, END, PAGE_HEAD, all_runs, paper_tables, render_tables
+from zoo.results import load_records as load_experiment_records
+from zoo.sweep_plot import load_sensitivity_sweeps
 
 
 def test_a_finished_run_leaves_one_auditable_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,16 +53,19 @@ def test_a_run_in_both_records_and_logs_counts_once(tmp_path: Path) -> None:
 
 def test_the_committed_tables_are_what_the_committed_records_give(tmp_path: Path) -> None:
     """What a fresh clone's `make results` does (no logs/): it must reproduce the committed tables byte for byte."""
-    table = run_results(
-        REPO_ROOT / "conf" / "experiment",
-        REPO_ROOT / "results" / "runs",
-        tmp_path / "no-logs",
-        tmp_path / "results.md",
-        None,
-        search_dir=REPO_ROOT / "conf" / "hparams_search",
-    )
+    records = load_experiment_records(REPO_ROOT / "conf" / "experiment")
+    runs = all_runs(REPO_ROOT / "results" / "runs", tmp_path / "no-logs")
+    sweeps = load_sensitivity_sweeps(REPO_ROOT / "conf" / "hparams_search")
+    table = render_tables(records, runs, sweeps)
     assert (REPO_ROOT / "docs" / "results.md").read_text() == PAGE_HEAD + table, (
         "run `make results` and commit"
     )
-    readme = (REPO_ROOT / "README.md").read_text()
-    assert readme.split(BEGIN, 1)[1].split(END, 1)[0] == "\n" + table, "run `make results` and commit"
+    pages = paper_tables(records, runs, sweeps)
+    assert set(pages) == {"pyramnet", "learn", "fpca", "safont"}
+    for paper_id, paper_table in pages.items():
+        page = REPO_ROOT / "docs" / "papers" / f"{paper_id}.md"
+        assert block(page) == "\n" + paper_table, f"{page}: run `make results` and commit"
+
+
+def block(page: Path) -> str:
+    return page.read_text().split(BEGIN, 1)[1].split(END, 1)[0]

@@ -12,7 +12,7 @@ from zoo.results import (
     load_runs,
     render_table,
     run_results,
-    update_readme,
+    update_block,
 )
 
 RECORD = """# @package _global_
@@ -53,7 +53,7 @@ def test_table_has_mean_std_over_seeds_next_to_published(tmp_path: Path, records
     write_run(logs, "demo", 0, 0.80)
     write_run(logs, "demo", 1, 0.90)
     write_run(logs, "demo", 2, 0.10, debug=True)  # debug runs never count
-    table = run_results(records, tmp_path / "no-records", logs, tmp_path / "results.md", None)
+    table = run_results(records, tmp_path / "no-records", logs, tmp_path / "results.md")
     demo = next(line for line in table.splitlines() if line.startswith("| demo"))
     assert "| 91.5 |" in demo and "85.00 ± 7.07" in demo and "| 2 |" in demo and "0,1" in demo
     other = next(line for line in table.splitlines() if line.startswith("| other"))
@@ -67,15 +67,15 @@ def test_unreadable_metrics_are_skipped(tmp_path: Path) -> None:
     assert load_runs(tmp_path) == []
 
 
-def test_readme_section_is_replaced_between_markers(tmp_path: Path) -> None:
+def test_a_generated_block_is_replaced_between_markers(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{BEGIN}\nold\n{END}\noutro\n")
-    update_readme(readme, render_table({}, []))
+    update_block(readme, render_table({}, []))
     text = readme.read_text()
     assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
-        update_readme(readme, "x")
+        update_block(readme, "x")
 
 
 def test_overridden_runs_are_separate_rows_and_early_stopped_seeds_share_one(
@@ -159,9 +159,7 @@ def test_sweep_jobs_leave_the_main_table_for_a_sensitivity_table(tmp_path: Path,
     write_sweep_job(logs, "demo_dim", 16, 0, 0.50)
     write_sweep_job(logs, "demo_dim", 16, 0, 0.90, extra=("model.lr=0.1",))
     write_sweep_job(logs, "demo_optuna", 16, 0, 0.10)  # a tuning trial: in neither table
-    table = run_results(
-        records, tmp_path / "no-records", logs, tmp_path / "results.md", None, search_dir=searches
-    )
+    table = run_results(records, tmp_path / "no-records", logs, tmp_path / "results.md", search_dir=searches)
     main, sensitivity = table.split("**Sensitivity sweeps**")
     demo_rows = [line for line in main.splitlines() if line.startswith("| demo")]
     assert len(demo_rows) == 1 and "| 80.00 | 1 | 0 |" in demo_rows[0]  # sweep jobs and trials stay out

@@ -11,10 +11,9 @@ from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, publish, time_per_call
+from zoo.benchmarks.measure import publish, time_per_call
 from zoo.provenance import cpu_name
 
-OUTPUT = BENCH_DIR / "fpca.md"
 CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
 BATCH = {128: 4, 512: 2}
 
@@ -72,4 +71,4 @@ def main() -> None:
             f"| {name} | {size}×{size} | {BATCH[int(size)]} | {value['batched']:.2f} | {value['one by one']:.2f} |"
         )
     table = "\n".join(lines) + "\n"
-    publish(OUTPUT, table, results)
+    publish("fpca", table, results)

@@ -11,11 +11,9 @@ from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, publish, time_per_call
+from zoo.benchmarks.measure import publish, time_per_call
 from zoo.errors import UserError
 from zoo.provenance import cpu_name
-
-OUTPUT = BENCH_DIR / "learn.md"
 
 
 def sampler_rate(
@@ -88,4 +86,4 @@ def main() -> None:
         *(f"| {device} | {rate:,.0f} | {epoch_pairs / rate:,.0f} |" for device, rate in training.items()),
     ]
     table = "\n".join(lines) + "\n"
-    publish(OUTPUT, table, {"sampler": sampling, "training": training})
+    publish("learn", table, {"sampler": sampling, "training": training})

@@ -17,8 +17,12 @@ import torch
 
 from zoo.io import atomic_write_text
 
-# Benchmark tables go next to the run logs (ZOO_LOG_DIR, as in conf/paths), under bench/.
-BENCH_DIR = Path(os.environ.get("ZOO_LOG_DIR", "logs")) / "bench"
+ROOT = Path(__file__).resolve().parents[2]
+# Each benchmark's record (its table, raw numbers and where it ran) is committed under results/bench/, and
+# docs/benchmarks.md is generated from those records, like the results tables from results/runs/.
+BENCH_DIR = Path(os.environ.get("ZOO_BENCH_DIR", ROOT / "results" / "bench"))
+DOCS_PAGE = ROOT / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def synchronize(device: torch.device) -> None:
@@ -53,9 +57,45 @@ def in_subprocess(module: str, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def publish(output: Path, table: str, data: Any) -> None:
-    """Write a benchmark's Markdown table and its raw numbers (``.json`` beside it), atomically, and show the table."""
-    atomic_write_text(output, table)
-    atomic_write_text(output.with_suffix(".json"), json.dumps(data, indent=2))
+def publish(
+    name: str, table: str, data: Any, bench_dir: Path | None = None, page: Path | None = None
+) -> Path:
+    """Write a benchmark's record (table, raw numbers, code version, hardware) atomically, then regenerate the
+    docs page's generated block from every record, and show the table."""
+    from zoo.provenance import device_info, git_state, package_versions
+
+    bench_dir, page = bench_dir or BENCH_DIR, page or DOCS_PAGE
+    record = {
+        "name": name,
+        "table": table,
+        "data": data,
+        "environment": {"git": git_state(ROOT), "device": device_info(), "packages": package_versions()},
+    }
+    path = atomic_write_text(bench_dir / f"{name}.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
+    if page.is_file():
+        write_block(page, render_benchmarks(bench_dir))
     print(table)
-    print(f"written to {output}")
+    print(f"written to {path}" + (f" and {page}" if page.is_file() else ""))
+    return path
+
+
+def render_benchmarks(bench_dir: Path) -> str:
+    """Every benchmark record's table under a heading that says where and on which commit it was measured."""
+    parts = []
+    for path in sorted(bench_dir.glob("*.json")) if bench_dir.is_dir() else []:
+        record = json.loads(path.read_text())
+        env = record.get("environment", {})
+        device, git = env.get("device", {}), env.get("git", {})
+        where = device.get("gpu") or f"{device.get('cpu', '?')}, {device.get('cpu_count', '?')} cores"
+        commit = (git.get("commit") or "?")[:7] + (" (uncommitted changes)" if git.get("dirty") else "")
+        parts.append(f"### {record['name']}\n\nMeasured on {where}, commit {commit}.\n\n{record['table']}")
+    return "\n".join(parts) or "No benchmark has been recorded yet: run `make bench`.\n"
+
+
+def write_block(page: Path, text: str) -> None:
+    """Replace what stands between the benchmark markers of ``page``."""
+    content = page.read_text()
+    if BEGIN not in content or END not in content:
+        raise ValueError(f"{page} lacks the markers {BEGIN} / {END}")
+    head, rest = content.split(BEGIN, 1)
+    atomic_write_text(page, f"{head}{BEGIN}\n{text}{END}{rest.split(END, 1)[1]}")

@@ -15,7 +15,6 @@ import torch
 import torch.nn.functional as F
 
 from zoo.benchmarks.measure import (
-    BENCH_DIR,
     in_subprocess,
     peak_memory_mib,
     publish,
@@ -25,7 +24,6 @@ from zoo.benchmarks.measure import (
 from zoo.provenance import cpu_name
 
 VARIANTS = {"PyramNet": {"use_gem": True, "use_pan": True}, "Baseline": {"use_gem": False, "use_pan": False}}
-OUTPUT = BENCH_DIR / "pyramnet.md"
 
 
 def shapes_batches(num_points: int, batch_size: int, count: int) -> list[dict[str, torch.Tensor]]:
@@ -176,7 +174,7 @@ def main(points: int = 1024, batch: int = 16) -> None:
     }
     cost = overhead()
     table = render(rows, cost, points, batch)
-    publish(OUTPUT, table, {"throughput": rows, "overhead": cost})
+    publish("pyramnet", table, {"throughput": rows, "overhead": cost})
 
 
 if __name__ == "__main__":

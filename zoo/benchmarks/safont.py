@@ -13,10 +13,9 @@ import json
 
 import torch
 
-from zoo.benchmarks.measure import BENCH_DIR, in_subprocess, peak_memory_mib, publish, time_per_call
+from zoo.benchmarks.measure import in_subprocess, peak_memory_mib, publish, time_per_call
 from zoo.provenance import cpu_name
 
-OUTPUT = BENCH_DIR / "safont.md"
 POSITIONS = ("none", "f64", "f128", "f256", "f512")
 
 
@@ -71,7 +70,7 @@ def main(batch: int = 16, steps: int = 2) -> None:
         ),
     ]
     table = "\n".join(lines) + "\n"
-    publish(OUTPUT, table, {"|".join(k): v for k, v in rows.items()})
+    publish("safont", table, {"|".join(k): v for k, v in rows.items()})
 
 
 if __name__ == "__main__":
