@@ -32,8 +32,8 @@ from torch import Tensor
 
 from lightning_modules.components.base import SolverModule
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.components.graph_sampling import csr_rows
 from zoo.errors import UserError, non_negative_int
+from zoo.pair_keys import csr_rows
 
 log = logging.getLogger(__name__)
 

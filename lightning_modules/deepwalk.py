@@ -1,17 +1,17 @@
 """DeepWalk (Perozzi et al., 2014) and node2vec (Grover & Leskovec, 2016): skip-gram on truncated random walks.
 
 Both are baselines of LEARN (§5.2–5.3: 10 walks of length 80 per vertex, window 10, node2vec with p = q = 1, so the
-two coincide there); DeepWalk is node2vec with p = q = 1. The walks are drawn on the fly for every batch of start
-vertices (BlogCatalog would otherwise need ~165M materialised skip-gram pairs), and the skip-gram model is trained
-with negative sampling (word2vec's SGNS): for a pair (c, o) of vertices at most ``window`` steps apart on a walk,
-−log σ(z_c·z'_o) − Σ_n log σ(−z_c·z'_n), n drawn from the degree^0.75 unigram distribution. ``embed()`` returns
-the input embeddings z.
+two coincide there); DeepWalk is node2vec with p = q = 1. The walks are drawn on the data side, per batch of start
+vertices (``datamodules.graphs.samplers.RandomWalks``: walk length, walks per vertex, p, q), and arrive as batches
+``[B, L]`` (-1 padded); the module is the skip-gram model, trained with negative sampling (word2vec's SGNS): for a
+pair (c, o) of vertices at most ``window`` steps apart on a walk, −log σ(z_c·z'_o) − Σ_n log σ(−z_c·z'_n), n drawn
+from the degree^0.75 unigram distribution. ``embed()`` returns the input embeddings z.
 
 ``negatives_per`` selects how the loss is computed (both have the same expected value):
 - ``"position"`` (default): the positive term is the banded walk-by-walk score matrix Z_walk Z'_walkᵀ (exactly the
-  pairs of ``skipgram_pairs``, both directions, padding excluded), and each walk position draws ``negatives`` noise
-  vertices once, weighted by its number of context pairs (≤ 2·window). ~20 s per Cora epoch on 2 idle CPU cores.
-- ``"pair"``: the literal word2vec loss over the pair list of ``skipgram_pairs`` with ``negatives`` fresh noise
+  pairs at most ``window`` apart, both directions, padding excluded), and each walk position draws ``negatives``
+  noise vertices once, weighted by its number of context pairs (≤ 2·window). ~20 s per Cora epoch on 2 idle CPU cores.
+- ``"pair"``: the literal word2vec loss over the explicit pair list with ``negatives`` fresh noise
   vertices per pair; ~15× slower (~5 min per Cora epoch on 2 idle cores), kept as the reference.
 """
 
@@ -23,10 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.components.graph_sampling import random_walks, skipgram_pairs
 from zoo.errors import UserError, check_choice
 
 NEGATIVES_PER = ("position", "pair")
@@ -95,44 +93,26 @@ class NoiseRng:
         self._val = torch.Generator(device=device).manual_seed(self.val_seed)
 
 
-class WalkStarts:
-    """The datamodule's ``samples`` factory: every vertex of the training graph ``num_walks`` times as a walk start."""
-
-    def __init__(self, num_walks: int = 10) -> None:
-        if num_walks < 1:
-            raise UserError(
-                f"num_walks={num_walks} must be ≥ 1", where="data.samples.num_walks", fix="e.g. 10"
-            )
-        self.num_walks = num_walks
-
-    def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
-        return TensorDataset(torch.arange(graph.num_nodes).repeat(self.num_walks))
-
-
 class SkipGram(EmbeddingModule):
-    """DeepWalk / node2vec; the embedding tables are built in ``setup`` from the datamodule's training graph.
+    """DeepWalk / node2vec's skip-gram model; the tables are built in ``setup`` from the datamodule's training graph.
 
     The tables are ``sparse=True`` embeddings, meant for ``torch.optim.SparseAdam`` (the optimizer partial in
-    config); ``walk_weighted`` follows the edge weights of a weighted graph when walking.
+    config). The walks (and with them p, q and the walk length) come from the datamodule's samples.
     """
 
     def __init__(
         self,
         dim: int = 128,
-        walk_length: int = 80,
         window: int = 10,
-        p: float = 1.0,
-        q: float = 1.0,
         negatives: int = 5,
         negatives_per: str = "position",
-        walk_weighted: bool = True,
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
         **evaluation: Any,
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, **evaluation)
         check_choice(negatives_per, NEGATIVES_PER, "model.negatives_per")
-        for name, value in (("dim", dim), ("walk_length", walk_length), ("window", window)):
+        for name, value in (("dim", dim), ("window", window)):
             if value < 1:
                 raise UserError(
                     f"{name}={value} must be ≥ 1", where=f"model.{name}", fix="a positive integer"
@@ -151,10 +131,6 @@ class SkipGram(EmbeddingModule):
         rowptr, col, weight = graph.to_csr()
         weighted = bool(getattr(graph, "weighted", False))
         num_nodes, dim = rowptr.numel() - 1, self.hparams.dim
-        self.register_buffer("rowptr", rowptr, persistent=False)
-        self.register_buffer("col", col, persistent=False)
-        walk_weight = weight.float() if weighted and self.hparams.walk_weighted else None
-        self.register_buffer("walk_weight", walk_weight, persistent=False)
         self.register_buffer(
             "noise", noise_distribution(rowptr, weight if weighted else None), persistent=False
         )
@@ -163,13 +139,7 @@ class SkipGram(EmbeddingModule):
         sgns_init_(self.input, self.context)
         self.rng = NoiseRng()
 
-    # ---- sampling -------------------------------------------------------------------------------------------
-    def walks(self, starts: Tensor, generator: torch.Generator) -> Tensor:
-        hp = self.hparams
-        return random_walks(
-            self.rowptr, self.col, starts, hp.walk_length, generator, weight=self.walk_weight, p=hp.p, q=hp.q
-        )
-
+    # ---- noise ----------------------------------------------------------------------------------------------
     def sample_noise(self, count: int, generator: torch.Generator) -> Tensor:
         return sample_noise(self.noise, count, generator)
 
@@ -178,25 +148,29 @@ class SkipGram(EmbeddingModule):
         """Positive log-likelihood summed over the skip-gram pairs of ``walks`` (``[S, L]``, −1 padded).
 
         Returns (Σ log σ(z_c·z'_o), pairs per walk position [S, L], input embeddings of the walks [S, L, d],
-        number of pairs). The pairs are those of ``skipgram_pairs``: positions 1..window apart, both valid.
+        number of pairs). The pairs are those of the data side's ``skipgram_pairs``: positions 1..window apart,
+        both valid.
         """
         return self._band_terms(walks, self.context(walks.clamp_min(0)))
 
-    def _band_terms(self, walks: Tensor, z_ctx: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def band_mask(self, walks: Tensor) -> Tensor:
+        """``[S, L, L]``: positions i, j of a walk form a skip-gram pair (1..window apart, both not padding)."""
         valid = walks >= 0
-        z = self.input(walks.clamp_min(0))
-        scores = torch.bmm(z, z_ctx.transpose(1, 2))
         idx = torch.arange(walks.shape[1], device=walks.device)
         gap = (idx[:, None] - idx[None, :]).abs()
         band = (gap >= 1) & (gap <= self.hparams.window)
-        mask = band & valid[:, :, None] & valid[:, None, :]
+        return band & valid[:, :, None] & valid[:, None, :]
+
+    def _band_terms(self, walks: Tensor, z_ctx: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        z = self.input(walks.clamp_min(0))
+        scores = torch.bmm(z, z_ctx.transpose(1, 2))
+        mask = self.band_mask(walks)
         positive = F.logsigmoid(scores).masked_fill(~mask, 0.0).sum()
         per_position = mask.sum(2)
         return positive, per_position, z, per_position.sum()
 
-    def loss(self, starts: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
-        """Mean SGNS loss per skip-gram pair of the walks from ``starts``, and the number of pairs."""
-        walks = self.walks(starts, generator)
+    def loss(self, walks: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Mean SGNS loss per skip-gram pair of ``walks`` (``[S, L]``, -1 padded), and the number of pairs."""
         k = self.hparams.negatives
         if self.hparams.negatives_per == "position":
             # one context lookup for walk and noise vertices: a single sparse gradient instead of a sum of two
@@ -207,7 +181,8 @@ class SkipGram(EmbeddingModule):
             noise_scores = torch.einsum("sld,slkd->slk", z, z_noise.view(*noise.shape, z.shape[-1]))
             negative = (F.logsigmoid(-noise_scores).sum(-1) * per_position).sum()
         else:
-            center, context = skipgram_pairs(walks, self.hparams.window)
+            walk, i, j = self.band_mask(walks).nonzero(as_tuple=True)  # the explicit (center, context) list
+            center, context = walks[walk, i], walks[walk, j]
             z = self.input(center)
             positive = F.logsigmoid((z * self.context(context)).sum(-1)).sum()
             noise = self.sample_noise(center.numel() * k, generator).view(center.numel(), k)

@@ -24,11 +24,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.adjacency_input import AdjacencyInput
 from lightning_modules.components.embedding import EmbeddingModule
-from lightning_modules.components.graph_sampling import learn_pairs
 from zoo.errors import check_choice
 
 INPUT_MODES = ("adjacency", "embedding")
@@ -68,30 +66,6 @@ class SiameseTower(nn.Module):
 
     def weight_matrices(self, include_first: bool = False) -> list[Tensor]:
         return [*([self.first.weight] if include_first else []), *(layer.weight for layer in self.hidden)]
-
-
-class LearnPairs:
-    """The datamodule's ``samples`` factory for LEARN: vertex-domination pairs (v, u, R) of the training graph."""
-
-    def __init__(
-        self, num_walks: int = 20, walk_length: int = 6, alpha: float = 0.8, negatives_per_positive: int = 1
-    ):
-        self.num_walks, self.walk_length, self.alpha = num_walks, walk_length, alpha
-        self.negatives_per_positive = negatives_per_positive
-
-    def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
-        rowptr, col, weight = graph.to_csr()
-        pairs = learn_pairs(
-            rowptr,
-            col,
-            num_walks=self.num_walks,
-            walk_length=self.walk_length,
-            alpha=self.alpha,
-            generator=generator,
-            weight=weight if graph.weighted else None,
-            negatives_per_positive=self.negatives_per_positive,
-        )
-        return TensorDataset(pairs["v"], pairs["u"], pairs["relation"].float())
 
 
 class Learn(EmbeddingModule):

@@ -23,31 +23,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.embedding import EmbeddingModule
 from lightning_modules.deepwalk import NoiseRng, noise_distribution, sample_noise, sgns_init_
 from zoo.errors import UserError
 
 ORDERS = (1, 2, 3)
-
-
-def csr_edges(rowptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor]:
-    """Source and target of every stored (directed) edge of a CSR graph."""
-    src = torch.repeat_interleave(
-        torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr[1:] - rowptr[:-1]
-    )
-    return src, col
-
-
-class LineEdges:
-    """The datamodule's ``samples`` factory for LINE: the training graph's directed edges (src, dst, weight)."""
-
-    def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
-        rowptr, col, weight = graph.to_csr()
-        src, dst = csr_edges(rowptr, col)
-        weight = weight.float() if getattr(graph, "weighted", False) else torch.ones(col.numel())
-        return TensorDataset(src, dst, weight)
 
 
 class Line(EmbeddingModule):

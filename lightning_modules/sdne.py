@@ -28,20 +28,12 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
-from torch.utils.data import Dataset, TensorDataset
 
 from lightning_modules.components.adjacency_input import AdjacencyInput
 from lightning_modules.components.embedding import EmbeddingModule
 from zoo.errors import UserError, check_choice
 
 ACTIVATIONS = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": torch.relu}
-
-
-class NodeBatches:
-    """The datamodule's ``samples`` factory for SDNE: the vertex ids of the training graph."""
-
-    def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
-        return TensorDataset(torch.arange(graph.num_nodes))
 
 
 class Sdne(EmbeddingModule):

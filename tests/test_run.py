@@ -33,7 +33,7 @@ def graph_overrides(name: str, tmp_path: Path) -> list[str]:
     if name.startswith("learn_"):
         extra += ["data.samples.num_walks=1", "data.samples.walk_length=2"]
     if name.startswith(("deepwalk_", "node2vec_")):
-        extra += ["data.samples.num_walks=1", "model.walk_length=5"]
+        extra += ["data.samples.num_walks=1", "data.samples.walk_length=5"]
     if name.startswith("danmf_"):  # a solver: fast_dev_run does not shorten it
         extra += ["model.pretrain_iterations=1", "model.iterations=1"]
     return extra

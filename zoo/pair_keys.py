@@ -1,8 +1,9 @@
 """Node pairs as int64 keys ``a * n + b``: membership in a key set, and exact draws from its complement.
 
-One implementation for both layers that sample non-edges: the link-prediction split (``datamodules.graphs``,
-node2vec's negatives) and LEARN's negatives (``lightning_modules.components.graph_sampling``). Neither may
-import the other, so the shared piece sits here, on the floor. Callers holding numpy arrays pass
+One implementation for everything that samples non-edges: the link-prediction split (node2vec's negatives) and
+LEARN's negatives (``datamodules.graphs.splits`` and ``.sampling``); ``csr_rows`` is the one CSR helper that the
+methods (adjacency inputs, DANMF) need as well. Methods and data may not import each other, so these pieces sit
+here, on the floor. Callers holding numpy arrays pass
 ``torch.from_numpy`` views (no copy). Everything is a binary search over sorted keys: O(log K) per query, no
 dense masks and no Python loops over pairs.
 """
@@ -35,3 +36,8 @@ def nth_missing(sorted_excluded: Tensor, ranks: Tensor) -> Tensor:
     """
     shifted = sorted_excluded - torch.arange(sorted_excluded.numel(), device=sorted_excluded.device)
     return ranks + torch.searchsorted(shifted, ranks, right=True)
+
+
+def csr_rows(rowptr: Tensor) -> Tensor:
+    """Source node of every stored edge of a CSR graph (the COO row index)."""
+    return torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())

@@ -9,6 +9,8 @@ One module per job; this package re-exports their public names, so ``datamodules
   BlogCatalog);
 - ``paper``: LEARN's Table 1 and ``compare_with_paper``, which explains every difference;
 - ``splits``: node2vec's link-prediction split (hidden edges, non-edge negatives, spanning forest);
+- ``csr``, ``hops``, ``sampling``: CSR helpers, exact hop distances, random walks, skip-gram and LEARN pairs;
+- ``samplers``: the methods' training samples (``data.samples``: LEARN pairs, walks, LINE edges, SDNE vertices);
 - ``datamodule``: ``GraphDataModule``, which ties them together for a method's samples.
 """
 

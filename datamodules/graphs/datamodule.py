@@ -2,7 +2,7 @@
 
 It loads the graph (``sources``), reports its differences to LEARN's Table 1 (``paper``), caches the split
 (``splits``) under ``cache_dir`` keyed by its parameters and the raw data, and wraps a method-specific
-``samples`` dataset (walk pairs, skip-gram pairs, LINE edges, SDNE rows ...) in loaders; evaluation uses the
+``samples`` dataset (``samplers``: LEARN pairs, walks, LINE edges, SDNE vertices) in loaders; evaluation uses the
 whole embedding at once, so the test loader yields a single dummy index.
 """
 
@@ -32,6 +32,7 @@ from datamodules import checks
 from datamodules.graphs.graph import Graph
 from datamodules.graphs.logs import warn
 from datamodules.graphs.paper import PAPER_TABLE1, compare_with_paper
+from datamodules.graphs.samplers import SeededBatches, WalkCorpus
 from datamodules.graphs.sources import CACHE_FORMAT, dataset_spec, digest, load_graph
 from datamodules.graphs.splits import SPLIT_VERSION, EdgeSplit, split_edges
 from datamodules.pointclouds import derive_seed
@@ -117,6 +118,7 @@ class GraphDataModule(pl.LightningDataModule):
         self._split: EdgeSplit | None = None
         self._train: Dataset | None = None
         self._val: Dataset | None = None
+        self._val_walk_seed = 0
         self.paper_differences: list[str] = []
         self.split_cache: Path | None = None
 
@@ -273,6 +275,7 @@ class GraphDataModule(pl.LightningDataModule):
     def _build_samples(self) -> None:
         seed = self.samples_seed if self.samples_seed is not None else torch.initial_seed()
         generator = torch.Generator().manual_seed(derive_seed("graph-samples", self.dataset, self.task, seed))
+        self._val_walk_seed = derive_seed("graph-val-walks", self.dataset, self.task, seed)
         dataset = self.samples(self.train_graph, generator)
         try:
             n = len(dataset)
@@ -303,7 +306,19 @@ class GraphDataModule(pl.LightningDataModule):
 
         A ``TensorDataset`` is read a whole batch at a time (one tensor gather instead of ``batch_size``
         ``__getitem__`` calls and a collate): at LEARN's 4,096 pairs per batch that was ~2 s of every Cora epoch.
+        A ``WalkCorpus`` draws each batch's walks from the seed ``SeededBatches`` pairs with it.
         """
+        if isinstance(dataset, WalkCorpus):
+            order = RandomSampler(dataset) if train and len(dataset) else SequentialSampler(dataset)
+            return DataLoader(
+                dataset,
+                sampler=SeededBatches(order, self.batch_size, None if train else self._val_walk_seed),
+                batch_size=None,
+                num_workers=self.num_workers,
+                pin_memory=self.pin_memory,
+                persistent_workers=self.num_workers > 0,
+                generator=torch.Generator(),
+            )
         if isinstance(dataset, TensorDataset):
             order = RandomSampler(dataset) if train and len(dataset) else SequentialSampler(dataset)
             return DataLoader(
@@ -347,4 +362,6 @@ def _subset(dataset: Dataset, indices: Tensor) -> Dataset:
     """The samples at ``indices``; a ``TensorDataset`` is sliced into a new one so loaders can gather batches."""
     if isinstance(dataset, TensorDataset):
         return TensorDataset(*(tensor[indices] for tensor in dataset.tensors))
+    if isinstance(dataset, WalkCorpus):
+        return dataset.subset(indices)
     return Subset(dataset, indices.tolist())

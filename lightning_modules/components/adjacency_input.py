@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lightning_modules.components.graph_sampling import csr_rows
+from zoo.pair_keys import csr_rows
 
 
 def adjacency_bags(

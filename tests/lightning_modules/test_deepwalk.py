@@ -1,4 +1,4 @@
-"""DeepWalk / node2vec: walk starts, the banded skip-gram loss against the pair list, noise ∝ degree^0.75, learning.
+"""DeepWalk / node2vec: the data side's walk corpus, the banded skip-gram loss against the pair list, noise ∝ degree^0.75, learning.
 
 The two-clique graph and the fake trainer defined here are shared with ``test_line.py`` and ``test_sdne.py``.
 """
@@ -13,10 +13,11 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 
-from lightning_modules.components.graph_sampling import skipgram_pairs
-from lightning_modules.deepwalk import SkipGram, WalkStarts, noise_distribution
+from datamodules.graphs.samplers import RandomWalks, SeededBatches, WalkCorpus
+from datamodules.graphs.sampling import random_walks, skipgram_pairs
+from lightning_modules.deepwalk import SkipGram, noise_distribution
 from zoo.errors import UserError
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -85,11 +86,18 @@ class GraphData(pl.LightningDataModule):
         self.train_graph, self.batch_size = graph, batch_size
         self.dataset = samples(graph, torch.Generator().manual_seed(0))
 
+    def _loader(self, train: bool) -> DataLoader:
+        if isinstance(self.dataset, WalkCorpus):  # walks are drawn per batch, as GraphDataModule does
+            order = (RandomSampler if train else SequentialSampler)(self.dataset)
+            batches = SeededBatches(order, self.batch_size, None if train else 0)
+            return DataLoader(self.dataset, sampler=batches, batch_size=None)
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=train)
+
     def train_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=True)
+        return self._loader(train=True)
 
     def val_dataloader(self) -> DataLoader:
-        return DataLoader(self.dataset, batch_size=self.batch_size)
+        return self._loader(train=False)
 
 
 def fit_briefly(module: pl.LightningModule, data: GraphData, epochs: int = 2) -> dict[str, float]:
@@ -108,19 +116,58 @@ def fit_briefly(module: pl.LightningModule, data: GraphData, epochs: int = 2) ->
 
 
 def skipgram(**kwargs) -> SkipGram:
-    defaults = {"dim": 8, "walk_length": 10, "window": 3}
+    defaults = {"dim": 8, "window": 3}
     return attach(SkipGram(**{**defaults, **kwargs}), two_cliques())
+
+
+def walks_of(starts: torch.Tensor, generator: torch.Generator, length: int = 10, **kwargs) -> torch.Tensor:
+    rowptr, col, _ = two_cliques().to_csr()
+    return random_walks(rowptr, col, starts, length, generator, **kwargs)
 
 
 # ---- samples factory ----------------------------------------------------------------------------------------
 
 
-def test_walk_starts_repeat_every_node_num_walks_times() -> None:
-    (starts,) = WalkStarts(num_walks=3)(two_cliques(), torch.Generator()).tensors
-    assert starts.shape == (36,)
-    assert torch.equal(torch.bincount(starts), torch.full((12,), 3))
-    with pytest.raises(UserError, match="num_walks"):
-        WalkStarts(num_walks=0)
+def test_walk_corpus_starts_every_node_num_walks_times_and_draws_seeded_walks() -> None:
+    corpus = RandomWalks(num_walks=3, walk_length=4)(two_cliques(), torch.Generator())
+    assert len(corpus) == 36
+    assert torch.equal(torch.bincount(corpus.starts), torch.full((12,), 3))
+    indices = torch.tensor([0, 5, 17])
+    (walks,) = corpus[indices, 7]
+    assert walks.shape == (3, 5) and torch.equal(walks[:, 0], corpus.starts[indices])
+    assert torch.equal(walks, corpus[indices, 7][0])  # a batch's walks depend on its seed alone
+    assert torch.equal(corpus.subset(indices).starts, corpus.starts[indices])
+    for bad in ({"num_walks": 0}, {"walk_length": 0}, {"p": 0.0}, {"q": float("inf")}):
+        with pytest.raises(UserError, match=next(iter(bad))):
+            RandomWalks(**bad)
+
+
+def test_p_q_reach_the_walker(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datamodules.graphs.samplers as samplers
+
+    seen = {}
+    real = samplers.random_walks
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(samplers, "random_walks", spy)
+    RandomWalks(num_walks=1, walk_length=3, p=0.5, q=2.0)(two_cliques(), torch.Generator())[
+        torch.arange(4), 0
+    ]
+    assert seen["p"] == 0.5 and seen["q"] == 2.0 and seen["weight"] is None
+
+
+def test_seeded_batches_draw_the_epoch_seed_lazily_from_the_global_rng() -> None:
+    batches = SeededBatches(SequentialSampler(range(10)), 4, None)
+    torch.manual_seed(3)  # what the EpochSeeding callback does at every epoch start
+    first = list(batches)
+    torch.manual_seed(3)
+    assert [s for _, s in first] == [s for _, s in batches]
+    assert [i.tolist() for i, _ in first] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    fixed = SeededBatches(SequentialSampler(range(10)), 4, 11)
+    assert [s for _, s in fixed] == [s for _, s in fixed]
 
 
 # ---- loss ---------------------------------------------------------------------------------------------------
@@ -152,9 +199,8 @@ def test_loss_is_mean_sgns_per_pair(negatives_per: str) -> None:
     module = skipgram(negatives=0, negatives_per=negatives_per)
     torch.nn.init.normal_(module.input.weight)
     torch.nn.init.normal_(module.context.weight)
-    starts = torch.arange(12)
-    loss, pairs = module.loss(starts, torch.Generator().manual_seed(3))
-    walks = module.walks(starts, torch.Generator().manual_seed(3))
+    walks = walks_of(torch.arange(12), torch.Generator().manual_seed(3))
+    loss, pairs = module.loss(walks, torch.Generator().manual_seed(3))
     center, context = skipgram_pairs(walks, module.hparams.window)
     expected = -F.logsigmoid((module.input(center) * module.context(context)).sum(-1)).mean()
     torch.testing.assert_close(loss, expected)
@@ -169,7 +215,7 @@ def test_noise_distribution_is_degree_to_the_three_quarters() -> None:
     weighted = noise_distribution(rowptr, weight * 2.0)
     torch.testing.assert_close(weighted, (2 * degree) ** 0.75 / ((2 * degree) ** 0.75).sum())
     # the module's draws follow it (statistical check, ~5 standard errors)
-    module = attach(SkipGram(dim=4, walk_length=3, window=1), star)
+    module = attach(SkipGram(dim=4, window=1), star)
     n = 200_000
     draws = module.sample_noise(n, torch.Generator().manual_seed(0))
     freq = torch.bincount(draws, minlength=6).double() / n
@@ -179,23 +225,13 @@ def test_noise_distribution_is_degree_to_the_three_quarters() -> None:
     assert isolated[0] == 0
 
 
-def test_runs_are_seed_deterministic_and_p_q_reach_the_walker(monkeypatch: pytest.MonkeyPatch) -> None:
-    import lightning_modules.deepwalk as deepwalk
-
-    seen = {}
-    real = deepwalk.random_walks
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(deepwalk, "random_walks", spy)
+def test_runs_are_seed_deterministic() -> None:
     losses = []
     for _ in range(2):
         torch.manual_seed(7)
-        module = skipgram(p=0.5, q=2.0)
-        losses.append(module.loss(torch.arange(12), module.rng.get(True, module.device))[0])
-    assert seen["p"] == 0.5 and seen["q"] == 2.0 and seen["weight"] is None
+        module = skipgram()
+        walks = walks_of(torch.arange(12), torch.Generator().manual_seed(7), p=0.5, q=2.0)
+        losses.append(module.loss(walks, module.rng.get(True, module.device))[0])
     torch.testing.assert_close(losses[0], losses[1])
 
 
@@ -225,14 +261,14 @@ def test_invalid_arguments() -> None:
 @pytest.mark.parametrize("negatives_per", ["position", "pair"])
 def test_skipgram_separates_two_cliques(negatives_per: str) -> None:
     torch.manual_seed(0)
-    module = skipgram(dim=16, walk_length=10, window=4, negatives_per=negatives_per)
+    module = skipgram(dim=16, window=4, negatives_per=negatives_per)
     optimizer = torch.optim.SparseAdam(module.parameters(), lr=0.05)
     generator = torch.Generator().manual_seed(0)
     starts = torch.arange(12)
     losses = []
     for _ in range(40):
         optimizer.zero_grad()
-        loss, _ = module.loss(starts, generator)
+        loss, _ = module.loss(walks_of(starts, generator), generator)
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
@@ -243,20 +279,22 @@ def test_skipgram_separates_two_cliques(negatives_per: str) -> None:
 
 def test_fit_with_the_configured_sparse_adam() -> None:
     cfg = OmegaConf.load(CONF / "model" / "deepwalk.yaml")
-    cfg.update({"dim": 8, "walk_length": 10, "window": 3})
+    cfg.update({"dim": 8, "window": 3})
     torch.manual_seed(0)
     module = instantiate(cfg)
-    metrics = fit_briefly(module, GraphData(two_cliques(), WalkStarts(num_walks=2)))
+    metrics = fit_briefly(module, GraphData(two_cliques(), RandomWalks(num_walks=2, walk_length=10)))
     assert isinstance(module.configure_optimizers(), torch.optim.SparseAdam)
     assert torch.isfinite(torch.tensor(metrics["train/loss"])) and "val/loss" in metrics
     assert module.embed().shape == (12, 8)
 
 
-def test_node2vec_config_is_deepwalk_with_explicit_p_q() -> None:
+def test_node2vec_is_deepwalk_with_explicit_p_q_on_the_walks() -> None:
     deepwalk, node2vec = (
         OmegaConf.load(CONF / "model" / f"{name}.yaml") for name in ("deepwalk", "node2vec")
     )
-    assert node2vec.p == 1.0 and node2vec.q == 1.0
     merged = OmegaConf.merge(deepwalk, node2vec)
     merged.pop("defaults", None)
-    assert merged == OmegaConf.merge(deepwalk, {"p": 1.0, "q": 1.0})
+    assert merged == deepwalk  # the same model; p and q shape the walks, in data.samples
+    for name in ("node2vec_cora_clustering", "node2vec_wiki_linkpred"):
+        samples = OmegaConf.load(CONF / "experiment" / f"{name}.yaml").data.samples
+        assert samples._target_.endswith("RandomWalks") and samples.p == 1.0 and samples.q == 1.0

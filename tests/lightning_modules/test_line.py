@@ -8,8 +8,9 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from datamodules.graphs.samplers import LineEdges
 from lightning_modules.deepwalk import noise_distribution
-from lightning_modules.line import Line, LineEdges
+from lightning_modules.line import Line
 from tests.lightning_modules.test_deepwalk import (
     CONF,
     FakeGraph,

@@ -7,8 +7,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from datamodules.graphs.samplers import NodeBatches
 from lightning_modules.components.adjacency_input import AdjacencyInput
-from lightning_modules.sdne import NodeBatches, Sdne
+from lightning_modules.sdne import Sdne
 from tests.lightning_modules.test_deepwalk import (
     CONF,
     FakeGraph,

@@ -20,7 +20,7 @@ def sampler_rate(
     graph, num_walks: int = 20, walk_length: int = 6
 ) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
     """The experiment's sampler on the whole graph; returns its rate and the pairs (the training benchmark's input)."""
-    from lightning_modules.components.graph_sampling import learn_pairs
+    from datamodules.graphs.sampling import learn_pairs
 
     rowptr, col, _ = graph.to_csr()
     start = time.perf_counter()

@@ -9,9 +9,9 @@ import pytest
 import torch
 from scipy.stats import chi2
 
-from lightning_modules.components import graph_sampling as gs
-from lightning_modules.components.graph_sampling import (
-    hop_distances,
+from datamodules.graphs import sampling as gs
+from datamodules.graphs.hops import hop_distances
+from datamodules.graphs.sampling import (
     learn_pairs,
     random_walks,
     skipgram_pairs,

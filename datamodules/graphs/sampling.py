@@ -1,4 +1,4 @@
-"""Samplers on CSR graphs: random walks (DeepWalk / node2vec), skip-gram pairs, exact hop distances, LEARN pairs.
+"""Samplers on CSR graphs: random walks (DeepWalk / node2vec), skip-gram pairs, LEARN pairs (labelled by ``hops``).
 
 Graphs arrive as CSR tensors, independent of any dataclass: ``rowptr [N+1]``, ``col [E]`` (out-neighbours, rows
 sorted by source), optional ``weight [E]`` (non-negative); an undirected graph stores both directions. Every
@@ -11,120 +11,16 @@ All randomness comes from the ``torch.Generator`` passed in, so a seeded generat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import torch
 from torch import Tensor
 
-from zoo.errors import UserError, check_choice
-from zoo.pair_keys import contains, missing_below, nth_missing
+from datamodules.graphs.csr import check_csr, edge_keys
+from datamodules.graphs.hops import hop_distances
+from zoo.errors import UserError
+from zoo.pair_keys import contains, csr_rows, missing_below, nth_missing
 
-HOP_STRATEGIES = ("auto", "top_down", "bottom_up")
-#: Cache-friendly size of hop_distances' dense per-chunk BFS state.
-_DENSE_CHUNK_BYTES = 8 * 2**20
 #: Rejection rounds for LEARN's negatives before switching to exact sampling from the complement.
 _NEGATIVE_REJECTION_ROUNDS = 16
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CSR helpers
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def _check_csr(rowptr: Tensor, col: Tensor, weight: Tensor | None, where: str) -> int:
-    """Validate the CSR triple once at the API boundary (O(E)); returns the number of nodes."""
-    fix = "pass rowptr [N+1] (starting at 0, non-decreasing, ending at E) and col [E] with ids in [0, N)"
-    if rowptr.dim() != 1 or rowptr.numel() < 1 or col.dim() != 1:
-        raise UserError(
-            f"CSR tensors have the wrong shape: rowptr {tuple(rowptr.shape)}, col {tuple(col.shape)}",
-            where=where,
-            fix=fix,
-        )
-    if rowptr.is_floating_point() or col.is_floating_point():
-        raise UserError("rowptr and col must be integer tensors", where=where, fix=fix)
-    num_nodes = rowptr.numel() - 1
-    if int(rowptr[0]) != 0 or int(rowptr[-1]) != col.numel() or bool((rowptr.diff() < 0).any()):
-        raise UserError(
-            f"rowptr is not a valid CSR row pointer for {col.numel()} edges "
-            f"(first {int(rowptr[0])}, last {int(rowptr[-1])}, non-decreasing: {not bool((rowptr.diff() < 0).any())})",
-            where=where,
-            fix=fix,
-        )
-    if col.numel() and (int(col.min()) < 0 or int(col.max()) >= num_nodes):
-        raise UserError(
-            f"col holds node ids outside [0, {num_nodes})",
-            where=where,
-            fix="check the edge list and num_nodes",
-        )
-    if weight is not None:
-        if weight.shape != col.shape or not weight.is_floating_point():
-            raise UserError(
-                f"weight must be a float tensor shaped like col {tuple(col.shape)}, got "
-                f"{weight.dtype} {tuple(weight.shape)}",
-                where=where,
-                fix="pass one weight per stored edge, or weight=None for an unweighted graph",
-            )
-        if weight.numel() and (not bool(torch.isfinite(weight).all()) or float(weight.min()) < 0):
-            raise UserError(
-                "edge weights must be finite and non-negative (LEARN §3.1 only considers w >= 0)",
-                where=where,
-                fix="clip or drop negative edge weights",
-            )
-    return num_nodes
-
-
-def csr_rows(rowptr: Tensor) -> Tensor:
-    """Source node of every stored edge of a CSR graph (the COO row index)."""
-    return torch.repeat_interleave(torch.arange(rowptr.numel() - 1, device=rowptr.device), rowptr.diff())
-
-
-def _edge_keys(rowptr: Tensor, col: Tensor) -> Tensor:
-    """Sorted ``src * N + dst`` of every edge: an O(log E) membership test via ``searchsorted``."""
-    num_nodes = rowptr.numel() - 1
-    return torch.sort(csr_rows(rowptr) * num_nodes + col).values
-
-
-def _transpose_csr(rowptr: Tensor, col: Tensor) -> tuple[Tensor, Tensor]:
-    """In-neighbour CSR (``rowptr``, ``col`` of the reversed graph); equal content for undirected graphs."""
-    num_nodes = rowptr.numel() - 1
-    order = torch.argsort(col, stable=True)
-    in_ptr = torch.zeros(num_nodes + 1, dtype=torch.long, device=col.device)
-    in_ptr[1:] = torch.cumsum(torch.bincount(col, minlength=num_nodes), 0)
-    return in_ptr, csr_rows(rowptr)[order]
-
-
-def _expand(
-    ptr: Tensor, nbr: Tensor, nodes: Tensor, payload: Tensor, max_items: int
-) -> Iterator[tuple[int, Tensor, Tensor, Tensor]]:
-    """Expand ``nodes`` to their CSR neighbours in pieces of <= ``max_items`` (bounded memory).
-
-    Yields ``(first_item, segments, payload_rep, neighbour)`` for pieces with at least one neighbour:
-    ``segments [k+1]`` are the piece-local offsets of the neighbour runs of items ``first_item .. first_item+k-1``
-    (for segment reductions), ``payload_rep`` repeats ``payload[item]`` over its run. A node whose degree alone
-    exceeds ``max_items`` forms a piece of its own.
-    """
-    counts = ptr[nodes + 1] - ptr[nodes]
-    ends = torch.cumsum(counts, 0)
-    n, start = nodes.numel(), 0
-    while start < n:
-        base = int(ends[start - 1]) if start else 0
-        stop = max(int(torch.searchsorted(ends, base + max_items, right=True)), start + 1)
-        cnt = counts[start:stop]
-        total = int(ends[stop - 1]) - base
-        segments = torch.zeros(stop - start + 1, dtype=torch.long, device=nodes.device)
-        segments[1:] = ends[start:stop] - base
-        if total:
-            # position of the j-th neighbour of an item = ptr[node] + (j - run start): one repeat, one arange
-            first = ptr[nodes[start:stop]] - segments[:-1]
-            pos = torch.repeat_interleave(first, cnt, output_size=total)
-            pos += torch.arange(total, device=nodes.device)
-            yield (
-                start,
-                segments,
-                torch.repeat_interleave(payload[start:stop], cnt, output_size=total),
-                nbr[pos],
-            )
-        start = stop
 
 
 class _Stepper:
@@ -185,7 +81,7 @@ def _walk(
     edges = torch.full((num_walks, length), -1, dtype=torch.long, device=start.device)
     nodes[:, 0] = start
     biased = not (p == 1.0 and q == 1.0)
-    keys = _edge_keys(stepper.rowptr, col) if biased else None
+    keys = edge_keys(stepper.rowptr, col) if biased else None
     active = torch.arange(num_walks, device=start.device)[stepper.movable[start]]
     for t in range(1, length + 1):
         if active.numel() == 0:
@@ -262,7 +158,7 @@ def random_walks(
     out-edges stays there: the rest of its row is -1.
     """
     where = "random_walks(...)"
-    _check_csr(rowptr, col, weight, where)
+    check_csr(rowptr, col, weight, where)
     rowptr, col, start = rowptr.long(), col.long(), start.long()
     num_nodes = rowptr.numel() - 1
     if int(length) < 0:
@@ -303,150 +199,6 @@ def skipgram_pairs(walks: Tensor, window: int) -> tuple[Tensor, Tensor]:
         empty = walks.new_empty(0)
         return empty, empty.clone()
     return torch.cat(centers), torch.cat(contexts)
-
-
-def hop_distances(
-    rowptr: Tensor,
-    col: Tensor,
-    sources: Tensor,
-    targets: Tensor,
-    max_hops: int,
-    *,
-    upper_bounds: Tensor | None = None,
-    memory_mb: float = 64.0,
-    strategy: str = "auto",
-) -> Tensor:
-    """Exact BFS distance (number of hops along out-edges) from ``sources[i]`` to each ``targets[i, j]``.
-
-    Returns ``[S, T]``: 0 where the target is the source, -1 beyond ``max_hops``, unreachable, or where the target
-    is negative (padding). Sources are processed in chunks whose dense ``[chunk, N]`` BFS state (ball, frontier
-    and new ring: about four bytes per entry) stays within min(``memory_mb``, 8 MB); neighbour expansions run in
-    pieces of about ``memory_mb / 2``. Only hops (and chunks) are looped over.
-
-    Each hop picks the cheaper of two exact ways to learn which pending targets sit at distance h:
-      * top-down: expand the ring at distance h-1 along out-edges (cost: sum of the ring's out-degrees); its
-        result is also the next frontier;
-      * bottom-up, restricted to the targets: a target is at distance h iff one of its in-neighbours lies in the
-        ball of radius h-1 (cost: sum of the pending targets' in-degrees).
-    On dense graphs (BlogCatalog, degree ~65) rings reach thousands of nodes after two hops, while only ~100
-    targets per source are pending, so the bottom-up test avoids expanding most rings; the ring is then built
-    only if targets remain for the next hop. ``strategy="top_down"`` / ``"bottom_up"`` force one test (both are
-    exact; for benchmarks and tests).
-
-    ``upper_bounds [S, T]`` (optional) are known bounds d <= b, e.g. the walk step at which a walk reached the
-    target: a target outside the ball of radius b-1 is then at distance exactly b without another hop. Bounds
-    outside [1, max_hops] are ignored.
-    """
-    where = "hop_distances(...)"
-    num_nodes = _check_csr(rowptr, col, None, where)
-    rowptr, col, sources, targets = rowptr.long(), col.long(), sources.long(), targets.long()
-    if sources.dim() != 1 or targets.dim() != 2 or targets.shape[0] != sources.numel():
-        raise UserError(
-            f"sources must be [S] and targets [S, T]; got {tuple(sources.shape)} and {tuple(targets.shape)}",
-            where=where,
-            fix="give one row of targets per source (pad with -1)",
-        )
-    if sources.numel() and (int(sources.min()) < 0 or int(sources.max()) >= num_nodes):
-        raise UserError(f"sources must be node ids in [0, {num_nodes})", where=where)
-    if targets.numel() and int(targets.max()) >= num_nodes:
-        raise UserError(f"targets must be node ids < {num_nodes} (or negative for padding)", where=where)
-    check_choice(strategy, HOP_STRATEGIES, "hop_distances(strategy=...)", "strategy")
-    max_hops = int(max_hops)
-    out = torch.full_like(targets, -1)
-    if targets.numel() == 0:
-        return out
-    out[targets == sources[:, None]] = 0
-    need = (targets >= 0) & (targets != sources[:, None])
-    if max_hops < 1 or not bool(need.any()):
-        return out
-    if upper_bounds is None:
-        bounds = torch.zeros_like(targets)
-    else:
-        if upper_bounds.shape != targets.shape:
-            raise UserError(
-                f"upper_bounds must be shaped like targets {tuple(targets.shape)}",
-                where=where,
-                fix="or omit it",
-            )
-        bounds = upper_bounds.long()
-        bounds = torch.where((bounds >= 1) & (bounds <= max_hops), bounds, torch.zeros_like(bounds))
-
-    in_ptr, in_nbr = _transpose_csr(rowptr, col)
-    out_degree, in_degree = rowptr.diff(), in_ptr.diff()
-    budget = max(int(float(memory_mb) * 2**20), 1)
-    # ball + frontier + new ring (+ a transient) bytes per source row; dense chunks beyond ~8 MB only add cache
-    # misses (measured: 16 MB chunks 25 % faster than 64 MB on a 10k-node graph), so the budget caps, not sets, it.
-    rows_per_chunk = max(1, min(budget, _DENSE_CHUNK_BYTES) // (4 * num_nodes))
-    piece = max(1024, budget // 2 // 48)  # an expansion item costs a handful of int64 temporaries
-
-    for r0 in range(0, sources.numel(), rows_per_chunk):
-        r1 = min(r0 + rows_per_chunk, sources.numel())
-        row, slot = need[r0:r1].nonzero(as_tuple=True)
-        if row.numel() == 0:
-            continue
-        target, bound = targets[r0:r1][row, slot], bounds[r0:r1][row, slot]
-        dist = torch.full_like(target, -1)
-        pending = torch.arange(target.numel(), device=target.device)
-        src = sources[r0:r1]
-        ball = torch.zeros(r1 - r0, num_nodes, dtype=torch.bool, device=col.device)
-        ball[torch.arange(r1 - r0, device=col.device), src] = True
-        frontier = ball.clone()  # the ring at distance h-1, dense [chunk, N]
-        for h in range(1, max_hops + 1):
-            if strategy == "auto":
-                # sum of the frontier's out-degrees without materialising its index list
-                expand_cost = int((frontier.view(torch.uint8).sum(0, dtype=torch.int32) * out_degree).sum())
-                top_down = expand_cost <= int(in_degree[target[pending]].sum())
-            else:
-                top_down = strategy == "top_down"
-            ring = None
-            if top_down:
-                ring = _next_ring(ball, frontier, rowptr, col, piece)
-                hit = ring[row[pending], target[pending]]
-            else:
-                hit = _reaches(ball, row[pending], target[pending], in_ptr, in_nbr, piece)
-            dist[pending[hit]] = h
-            rest = pending[~hit]
-            exact = bound[rest] == h + 1
-            dist[rest[exact]] = h + 1
-            pending = rest[~exact]
-            if pending.numel() == 0 or h == max_hops:
-                break
-            # Sources whose targets are all resolved stop growing: on BlogCatalog one pending target after hop 3
-            # would otherwise expand the whole chunk's third ring (~1.4 M frontier entries × degree 65).
-            active = torch.zeros(r1 - r0, dtype=torch.bool, device=col.device)
-            active[row[pending]] = True
-            if ring is None:
-                ring = _next_ring(ball, frontier.logical_and_(active[:, None]), rowptr, col, piece)
-            frontier = ring.logical_and_(active[:, None])
-            if not bool(frontier.any()):
-                break  # the pending targets are unreachable
-            ball |= frontier
-        out[r0 + row, slot] = dist
-    return out
-
-
-def _next_ring(ball: Tensor, frontier: Tensor, rowptr: Tensor, col: Tensor, piece: int) -> Tensor:
-    """Nodes one out-edge beyond ``frontier`` and outside ``ball``, as a dense ``[chunk, N]`` mask."""
-    num_nodes = ball.shape[1]
-    ring_row, ring_node = frontier.nonzero(as_tuple=True)
-    ring = torch.zeros_like(ball)
-    flat = ring.view(-1)
-    for _, _, offset, nbr in _expand(rowptr, col, ring_node, ring_row * num_nodes, piece):
-        flat[offset + nbr] = True
-    return ring.logical_and_(ball.logical_not())
-
-
-def _reaches(ball: Tensor, row: Tensor, target: Tensor, in_ptr: Tensor, in_nbr: Tensor, piece: int) -> Tensor:
-    """For each (row, target): does an in-neighbour of target lie in ``ball[row]``? (bottom-up BFS test)."""
-    num_nodes = ball.shape[1]
-    flat = ball.view(-1)
-    hit = torch.zeros(target.numel(), dtype=torch.bool, device=target.device)
-    for done, segments, offset, nbr in _expand(in_ptr, in_nbr, target, row * num_nodes, piece):
-        found = torch.zeros(nbr.numel() + 1, dtype=torch.int32, device=nbr.device)
-        torch.cumsum(flat[offset + nbr], 0, out=found[1:])
-        k = segments.numel() - 1
-        hit[done : done + k] = found[segments[1:]] > found[segments[:-1]]
-    return hit
 
 
 def learn_pairs(
@@ -492,7 +244,7 @@ def learn_pairs(
     deduplicated and measured at a time; the pairs are deterministic given the generator state and chunk_size.
     """
     where = "learn_pairs(...)"
-    num_nodes = _check_csr(rowptr, col, weight, where)
+    num_nodes = check_csr(rowptr, col, weight, where)
     rowptr, col = rowptr.long(), col.long()
     if int(num_walks) < 1 or int(walk_length) < 1:
         raise UserError(
