@@ -174,10 +174,8 @@ class Danmf(SolverModule, EmbeddingModule):
         hp = self.hparams
         return f"solver: {hp.pretrain_iterations} pre-training + {hp.iterations} iterations"
 
-    def setup(self, stage: str) -> None:
-        if self.adjacency is not None:
-            return
-        rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
+    def build_for_data(self, data: dict[str, Any]) -> None:
+        rowptr, col, weight = data["rowptr"], data["col"], data["weight"]
         n = rowptr.numel() - 1
         self.adjacency = torch.sparse_coo_tensor(
             torch.stack([csr_rows(rowptr), col]), weight.float(), (n, n), check_invariants=True

@@ -124,12 +124,8 @@ class SkipGram(EmbeddingModule):
         self.context: nn.Embedding | None = None
         self.rng: NoiseRng | None = None
 
-    def setup(self, stage: str) -> None:
-        if self.input is not None:
-            return
-        graph = self.trainer.datamodule.train_graph
-        rowptr, col, weight = graph.to_csr()
-        weighted = bool(getattr(graph, "weighted", False))
+    def build_for_data(self, data: dict[str, Any]) -> None:
+        rowptr, weight, weighted = data["rowptr"], data["weight"], bool(data["weighted"])
         num_nodes, dim = rowptr.numel() - 1, self.hparams.dim
         self.register_buffer(
             "noise", noise_distribution(rowptr, weight if weighted else None), persistent=False

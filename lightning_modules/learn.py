@@ -92,10 +92,8 @@ class Learn(EmbeddingModule):
         self.tower: SiameseTower | None = None
         self.head = nn.Linear(int(list(layers)[-1]), 1)
 
-    def setup(self, stage: str) -> None:
-        if self.tower is not None:
-            return
-        rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
+    def build_for_data(self, data: dict[str, Any]) -> None:
+        rowptr, col, weight = data["rowptr"], data["col"], data["weight"]
         hp = self.hparams
         self.tower = SiameseTower(
             rowptr, col, weight, hp.layers, hp.input_mode, hp.adjacency_norm, hp.negative_slope

@@ -63,12 +63,8 @@ class Line(EmbeddingModule):
     def part_dim(self) -> int:
         return self.hparams.dim // 2 if self.hparams.order == 3 else self.hparams.dim
 
-    def setup(self, stage: str) -> None:
-        if self.rng is not None:
-            return
-        graph = self.trainer.datamodule.train_graph
-        rowptr, col, weight = graph.to_csr()
-        weighted = bool(getattr(graph, "weighted", False))
+    def build_for_data(self, data: dict[str, Any]) -> None:
+        rowptr, weight, weighted = data["rowptr"], data["weight"], bool(data["weighted"])
         num_nodes, order = rowptr.numel() - 1, self.hparams.order
         self.register_buffer(
             "noise", noise_distribution(rowptr, weight if weighted else None), persistent=False

@@ -70,10 +70,8 @@ class Sdne(EmbeddingModule):
         self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:], strict=False))
         self.output: nn.Linear | None = None
 
-    def setup(self, stage: str) -> None:
-        if self.first is not None:
-            return
-        rowptr, col, weight = self.trainer.datamodule.train_graph.to_csr()
+    def build_for_data(self, data: dict[str, Any]) -> None:
+        rowptr, col, weight = data["rowptr"], data["col"], data["weight"]
         self.first = AdjacencyInput(rowptr, col, weight, self.widths[0])
         num_nodes = self.first.num_nodes
         bound = 1.0 / max(num_nodes, 1) ** 0.5  # nn.Linear(num_nodes, width)'s default initialisation

@@ -528,3 +528,27 @@ def test_every_record_composes_to_the_config_it_always_had() -> None:
             del cfg["paths"]
         digest = hashlib.sha256(OmegaConf.to_yaml(cfg, resolve=False).encode()).hexdigest()
         assert digest == expected[name], name
+
+
+@pytest.mark.parametrize("method", ["learn", "sdne", "line", "deepwalk"])
+def test_a_graph_checkpoint_loads_without_a_datamodule(
+    method: str, shared_data_dir: Path, tmp_path: Path
+) -> None:
+    """The data hook's point: the model is rebuilt from the checkpoint alone (sizes and adjacency travel in it)."""
+    import importlib
+
+    name = f"{method}_cora_clustering"
+    overrides = [*experiment_overrides(name, shared_data_dir, tmp_path), "trainer.max_epochs=1"]
+    overrides += ["trainer.enable_progress_bar=false", "model.tsne=false"]
+    run(compose_run_config(overrides, tmp_path))
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
+    cfg = compose_run_config(overrides, tmp_path / "again")
+    module_path, class_name = cfg.model._target_.rsplit(".", 1)
+    cls = getattr(importlib.import_module(module_path), class_name)
+    loaded = cls.load_from_checkpoint(ckpt, weights_only=True)
+    assert loaded.data_description["rowptr"].numel() == 2708 + 1  # Cora's vertices, from the checkpoint
+    z = loaded.embed()
+    assert z.shape[0] == 2708 and torch.isfinite(z).all()
+    saved = torch.load(ckpt, weights_only=True)["state_dict"]
+    for key, value in loaded.state_dict().items():
+        torch.testing.assert_close(value, saved[key], msg=key)

@@ -94,6 +94,12 @@ def _execute(cfg: DictConfig, started: float) -> float | None:
     datamodule = _instantiate("data", cfg.data, instantiate)
     module = _instantiate("model", cfg.model, instantiate)
     fits = fit_kind(module) in FITTING_KINDS
+    if (
+        module.needs_data
+    ):  # sized by its data: the explicit hook, so its checkpoints load without a datamodule
+        datamodule.prepare_data()
+        datamodule.setup("fit" if cfg.task == "fit" else cfg.task)
+        module.configure_for_data(datamodule.describe())
     callbacks = _instantiate_each("callbacks", cfg.get("callbacks"), instantiate)
     loggers = _instantiate_each("logger", cfg.get("logger"), instantiate)
     trainer = _instantiate(

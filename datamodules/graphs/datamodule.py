@@ -179,6 +179,12 @@ class GraphDataModule(pl.LightningDataModule):
     def graph(self) -> Graph:
         return self._require(self._graph)
 
+    def describe(self) -> dict[str, Any]:
+        """What a graph method is sized by (``ZooModule.configure_for_data``): the training graph's symmetric
+        CSR adjacency (``rowptr``, ``col``, ``weight``) and whether its weights carry information."""
+        rowptr, col, weight = self.train_graph.to_csr()
+        return {"rowptr": rowptr, "col": col, "weight": weight, "weighted": bool(self.train_graph.weighted)}
+
     @property
     def train_graph(self) -> Graph:
         """The residual graph for link prediction, the full graph for clustering."""

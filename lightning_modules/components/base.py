@@ -7,7 +7,7 @@ Optimiser and schedule come from config as partials, so papers only write steps.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 from typing import Any, ClassVar
@@ -38,6 +38,9 @@ class ZooModule(pl.LightningModule):
     """
 
     fit_kind: ClassVar[FitKind] = FitKind.GRADIENT
+    #: a method sized by its data (a graph embedding: vertex count, adjacency) declares it; the pipeline then
+    #: calls ``configure_for_data(datamodule.describe())`` before fitting or testing
+    needs_data: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -49,15 +52,47 @@ class ZooModule(pl.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
+        self.data_description: dict[str, Any] | None = None
+
+    def configure_for_data(self, description: Mapping[str, Any]) -> None:
+        """The explicit data hook: build what depends on the data (once; a resumed fit keeps the built model).
+
+        The description (plain tensors and numbers) is saved with every checkpoint, so ``load_from_checkpoint``
+        rebuilds the model without a datamodule.
+        """
+        if self.data_description is None:
+            self.data_description = dict(description)
+            self.build_for_data(self.data_description)
+
+    def build_for_data(self, description: dict[str, Any]) -> None:
+        """What a ``needs_data`` method builds from the description (e.g. its |V|-row input layer)."""
+        raise NotImplementedError(f"{type(self).__name__} declares needs_data but does not build_for_data")
+
+    def setup(self, stage: str) -> None:
+        if self.needs_data and self.data_description is None:
+            raise UserError(
+                f"{type(self).__name__} is sized by its data and was not configured for it",
+                where="model.configure_for_data",
+                fix="call module.configure_for_data(datamodule.describe()) before the trainer runs "
+                "(run.py does), or load a checkpoint written by this project",
+            )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Store hyperparameters as plain containers: ``torch.load(weights_only=True)`` rejects OmegaConf types."""
+        """Store hyperparameters as plain containers (``torch.load(weights_only=True)`` rejects OmegaConf types)
+        and the data description the model was built from."""
         from omegaconf import OmegaConf
 
         if "hyper_parameters" in checkpoint:
             checkpoint["hyper_parameters"] = OmegaConf.to_container(
                 OmegaConf.create(dict(checkpoint["hyper_parameters"]))
             )
+        if self.data_description is not None:
+            checkpoint["data_description"] = self.data_description
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Rebuild a data-sized model from its checkpoint alone (Lightning calls this before loading weights)."""
+        if checkpoint.get("data_description") is not None:
+            self.configure_for_data(checkpoint["data_description"])
 
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:

@@ -35,7 +35,10 @@ class EmbeddingModule(ZooModule):
     ``link_score``: "model" scores a held-out pair with the method's own similarity (LEARN's sigmoid head, the
     inner product for skip-gram models); "logistic_regression" is node2vec's protocol (Hadamard edge features of
     training edges and non-edges → logistic regression). ``tsne``: write the Fig. 2-style figure to the run dir.
+    Each method is sized by the training graph (``needs_data``): ``build_for_data`` gets its CSR adjacency.
     """
+
+    needs_data = True
 
     def __init__(
         self,

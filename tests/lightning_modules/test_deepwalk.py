@@ -58,15 +58,10 @@ def communities(size: int = 6) -> torch.Tensor:
     return torch.arange(2 * size) // size
 
 
-class FakeTrainer:
-    def __init__(self, graph: FakeGraph) -> None:
-        self.datamodule = type("DataModule", (), {"train_graph": graph})()
-
-
 def attach(module: pl.LightningModule, graph: FakeGraph) -> pl.LightningModule:
-    module._trainer = FakeTrainer(graph)  # setup() reads the training graph from the datamodule
-    module.setup("fit")
-    module._trainer = None
+    """Size the module by the graph through the explicit data hook, as the pipeline does."""
+    rowptr, col, weight = graph.to_csr()
+    module.configure_for_data({"rowptr": rowptr, "col": col, "weight": weight, "weighted": graph.weighted})
     return module
 
 
@@ -102,6 +97,8 @@ class GraphData(pl.LightningDataModule):
 
 def fit_briefly(module: pl.LightningModule, data: GraphData, epochs: int = 2) -> dict[str, float]:
     """A real (tiny) Lightning fit: hooks, logging and the configured optimiser work together."""
+    if module.data_description is None:  # the pipeline's data hook
+        attach(module, data.train_graph)
     trainer = pl.Trainer(
         max_epochs=epochs,
         accelerator="cpu",

@@ -28,22 +28,15 @@ def test_tower_shapes_and_input_modes() -> None:
         SiameseTower(rowptr, col, weight, input_mode="dense")
 
 
-class FakeGraph:
-    weighted = False
-
-    def to_csr(self):
-        return ring_csr()
-
-
-class FakeTrainer:
-    class datamodule:  # noqa: N801 - mimics the attribute
-        train_graph = FakeGraph()
+def ring_description() -> dict:
+    """What ``GraphDataModule.describe()`` hands a graph method: the training graph's CSR adjacency."""
+    rowptr, col, weight = ring_csr()
+    return {"rowptr": rowptr, "col": col, "weight": weight, "weighted": False}
 
 
 def built_learn(loss: str = "bce") -> Learn:
     module = Learn(layers=(16, 8), loss=loss, optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))
-    module._trainer = FakeTrainer()  # setup() reads the training graph from the datamodule
-    module.setup("fit")
+    module.configure_for_data(ring_description())  # the explicit data hook the pipeline calls
     return module
 
 
