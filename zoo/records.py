@@ -42,8 +42,30 @@ def compact_record(
         },  # a local path, meaningless elsewhere
         "run_id": run_id,
         "environment": {k: environment.get(k) for k in ENVIRONMENT_KEYS},
-        "config": config,
+        "config": portable_config(config),
     }
+
+
+def portable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """The resolved config without this machine's folders: ``paths`` is dropped and every value under one of its
+    folders is written relative to it (``/home/me/data/graphs`` → ``${paths.data_dir}/graphs``), longest first."""
+    folders = sorted(
+        ((str(v).rstrip("/"), k) for k, v in (config.get("paths") or {}).items() if str(v).startswith("/")),
+        key=lambda item: -len(item[0]),
+    )
+
+    def relative(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: relative(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [relative(v) for v in value]
+        if isinstance(value, str):
+            for folder, key in folders:
+                if value == folder or value.startswith(folder + "/"):
+                    return "${paths." + key + "}" + value[len(folder) :]
+        return value
+
+    return relative({k: v for k, v in config.items() if k != "paths"})
 
 
 def write_record(results_dir: Path, record: dict[str, Any]) -> Path:

@@ -32,6 +32,8 @@ def test_a_finished_run_leaves_one_auditable_record(tmp_path: Path, monkeypatch:
     assert record["config"]["seed"] == 5 and "test/acc" in record["metrics"] and "checkpoint" not in record
     assert "seed=5" in record["overrides"] and record["wall_time_s"] > 0
     assert path.stat().st_size < 20_000, "a record stays small: no checkpoints, no images"
+    assert str(tmp_path) not in path.read_text() and "paths" not in record["config"], "no machine paths"
+    assert record["config"]["callbacks"]["model_checkpoint"]["dirpath"] == "${paths.output_dir}/checkpoints"
 
 
 def test_debug_runs_leave_no_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
