@@ -45,7 +45,7 @@ results: $(STAMP)  ## tables from the run records in results/runs/ (+ local logs
 	$(PYTHON) run.py task=results results.write_pages=true hydra.run.dir=logs/.results hydra.output_subdir=null
 
 bench: $(STAMP)  ## throughput, memory and framework overhead: records in results/bench/, tables in docs/benchmarks.md
-	$(PYTHON) -m zoo.benchmarks
+	$(PYTHON) -m zoo.workflow.benchmarks
 
 clean:  ## remove caches and logs (not the environment)
 	rm -rf .cache logs .pytest_cache .ruff_cache

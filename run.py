@@ -10,9 +10,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
-from zoo.cli import preflight, report_errors
 from zoo.errors import UserError
 from zoo.resolvers import register_resolvers
+from zoo.workflow.cli import preflight, report_errors
 
 register_resolvers()
 CONFIG_DIR, CONFIG_NAME = Path(__file__).resolve().parent / "conf", "run"
@@ -20,7 +20,7 @@ CONFIG_DIR, CONFIG_NAME = Path(__file__).resolve().parent / "conf", "run"
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name=CONFIG_NAME)
 def main(cfg: DictConfig) -> float | None:
-    from zoo.pipeline import run  # heavy imports stay out of --help and tab completion
+    from zoo.workflow.pipeline import run  # heavy imports stay out of --help and tab completion
 
     try:
         return run(cfg)

@@ -11,7 +11,7 @@ import torch
 import yaml
 
 from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config, flip_tensor_bytes, run_cli
-from zoo.pipeline import run
+from zoo.workflow.pipeline import run
 
 EXPERIMENTS = sorted(p.stem for p in (REPO_ROOT / "conf" / "experiment").glob("*.yaml"))
 
@@ -297,9 +297,11 @@ def test_wandb_gets_the_final_metrics_published_values_and_code_version(
 ) -> None:
     import wandb
 
-    import zoo.pipeline
+    import zoo.workflow.pipeline
 
-    monkeypatch.setattr(zoo.pipeline, "_finish_wandb", lambda: None)  # keep the run open to inspect it
+    monkeypatch.setattr(
+        zoo.workflow.pipeline, "_finish_wandb", lambda: None
+    )  # keep the run open to inspect it
     try:
         overrides = experiment_overrides("pyramnet_k20_modelnet40", shared_data_dir, tmp_path)
         run(compose_run_config([*overrides, "logger=wandb", "debug=limit", "trainer.max_epochs=1"], tmp_path))

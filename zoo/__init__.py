@@ -1,1 +1,2 @@
-"""Shared glue of iconip-zoo: the run pipeline, provenance, results tables and safe I/O."""
+"""Shared glue of iconip-zoo: the floor (errors, safe I/O, provenance, records, ...) every layer may import;
+the run pipeline, results tables and benchmarks live on top, in ``zoo.workflow``."""

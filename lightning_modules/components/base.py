@@ -1,7 +1,7 @@
 """The base LightningModules and the method protocol: how each method fits, declared once, read by the pipeline.
 
 Optimiser and schedule come from config as partials, so papers only write steps. Every method declares its
-``fit_kind`` (``FitKind``); ``zoo.pipeline`` branches on it and probes nothing else.
+``fit_kind`` (``FitKind``); ``zoo.workflow.pipeline`` branches on it and probes nothing else.
 """
 
 from __future__ import annotations

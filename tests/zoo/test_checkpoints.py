@@ -28,7 +28,7 @@ TORCH_BEFORE_2_6 = ("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
 @pytest.fixture(scope="module")
 def fitted_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run dir from a one-epoch tiny fit: checkpoints/last.ckpt, best_epoch*.ckpt, overrides.yaml."""
-    from zoo.pipeline import run
+    from zoo.workflow.pipeline import run
 
     out_dir = tmp_path_factory.mktemp("fit")
     with pytest.MonkeyPatch.context() as patch:

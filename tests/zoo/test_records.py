@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, TINY_SHAPES, compose_run_config
-from zoo.pipeline import run
 from zoo.records import load_records, record_id
-from zoo.results import BEGIN, END, PAGE_HEAD, all_runs, paper_tables, render_tables
-from zoo.results import load_records as load_experiment_records
-from zoo.sweep_plot import load_sensitivity_sweeps
+from zoo.workflow.pipeline import run
+from zoo.workflow.results import BEGIN, END, PAGE_HEAD, all_runs, paper_tables, render_tables
+from zoo.workflow.results import load_records as load_experiment_records
+from zoo.workflow.sweep_plot import load_sensitivity_sweeps
 
 
 def test_a_finished_run_leaves_one_auditable_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

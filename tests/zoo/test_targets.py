@@ -98,7 +98,7 @@ def test_logging_factories_in_the_hydra_node_are_targets() -> None:
     [
         ("os.system", "not trusted"),
         ("torch.os.system", "posix.system"),
-        ("zoo.pipeline.os.system", "posix.system"),
+        ("zoo.workflow.pipeline.os.system", "posix.system"),
         ("builtins.eval", "not trusted"),
         ("torch.nn", "a module"),
         ("torch.__builtins__", "dunder"),

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_modules.components.base import FitKind, FittedModule, SolverModule, TestTimeModule, ZooModule
 from zoo.errors import UserError
-from zoo.pipeline import FITTING_KINDS, fit_kind, trainer_kwargs
+from zoo.workflow.pipeline import FITTING_KINDS, fit_kind, trainer_kwargs
 
 
 class OnlineMean(TestTimeModule):

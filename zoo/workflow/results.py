@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from zoo.io import atomic_write_text
 from zoo.records import load_records as load_run_records
 from zoo.records import record_id
-from zoo.sweep_plot import job_value, load_sensitivity_sweeps
+from zoo.workflow.sweep_plot import job_value, load_sensitivity_sweeps
 
 log = logging.getLogger(__name__)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"

@@ -1,4 +1,4 @@
-"""``python -m zoo.benchmarks [NAME ...]``: run the named benchmarks (all by default)."""
+"""``python -m zoo.workflow.benchmarks [NAME ...]``: run the named benchmarks (all by default)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ BENCHMARKS = ("pyramnet", "learn", "fpca", "safont")
 
 def main(names: list[str]) -> None:
     for name in names or BENCHMARKS:
-        importlib.import_module(f"zoo.benchmarks.{name}").main()
+        importlib.import_module(f"zoo.workflow.benchmarks.{name}").main()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """SAFont training speed and peak memory per self-attention position, naive vs memory-efficient attention.
 
-``python -m zoo.benchmarks safont``: one GAN training step (discriminator then generator, losses as configured in
+``python -m zoo.workflow.benchmarks safont``: one GAN training step (discriminator then generator, losses as configured in
 ``conf/model/safont.yaml``) on random 64×64 glyph batches; each (position, kernel) runs in a fresh process so the
 peak memory (CUDA allocator peak, or the CPU process's max RSS) is its own.
 """
@@ -13,8 +13,8 @@ import json
 
 import torch
 
-from zoo.benchmarks.measure import in_subprocess, peak_memory_mib, publish, time_per_call
 from zoo.provenance import cpu_name
+from zoo.workflow.benchmarks.measure import in_subprocess, peak_memory_mib, publish, time_per_call
 
 POSITIONS = ("none", "f64", "f128", "f256", "f512")
 
@@ -42,7 +42,7 @@ def main(batch: int = 16, steps: int = 2) -> None:
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = {
         (device, position, kernel): in_subprocess(
-            "zoo.benchmarks.safont",
+            "zoo.workflow.benchmarks.safont",
             "--attention",
             position,
             "--kernel",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from zoo.benchmarks import learn
+from zoo.workflow.benchmarks import learn
 
 
 def test_learn_benchmark_skips_with_a_message_when_blogcatalog_is_absent(

@@ -1,6 +1,6 @@
 """FPCA and RPCA-IALM denoising speed: seconds per 128×128 and 512×512 image, batched vs one image at a time.
 
-``python -m zoo.benchmarks fpca``: the models as configured in ``conf/model/{fpca,rpca}.yaml`` (FPCA on patch
+``python -m zoo.workflow.benchmarks fpca``: the models as configured in ``conf/model/{fpca,rpca}.yaml`` (FPCA on patch
 groups, RPCA on the whole image), on crops of ``skimage.data.camera()`` with Gaussian noise σ = 0.05 (no data
 folder needed). Batched = one ``denoise`` call on the whole batch; one by one = a call per image.
 """
@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import publish, time_per_call
 from zoo.provenance import cpu_name
+from zoo.workflow.benchmarks.measure import publish, time_per_call
 
-CONF = Path(__file__).resolve().parents[2] / "conf" / "model"
+CONF = Path(__file__).resolve().parents[3] / "conf" / "model"
 BATCH = {128: 4, 512: 2}
 
 

@@ -1,6 +1,6 @@
 """LEARN on BlogCatalog: vertex-domination sampler pairs/s and training pairs/s (CPU; and GPU when present).
 
-``python -m zoo.benchmarks learn`` (needs ``DATA_DIR`` with graphs/blogcatalog).
+``python -m zoo.workflow.benchmarks learn`` (needs ``DATA_DIR`` with graphs/blogcatalog).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import torch
 
-from zoo.benchmarks.measure import publish, time_per_call
 from zoo.errors import UserError
 from zoo.provenance import cpu_name
+from zoo.workflow.benchmarks.measure import publish, time_per_call
 
 
 def sampler_rate(

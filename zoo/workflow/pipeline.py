@@ -53,7 +53,7 @@ def run(cfg: DictConfig) -> float | None:
     if cfg.task not in TASKS:
         raise UserError(f"unknown task '{cfg.task}'", where="task=...", fix=f"use one of {', '.join(TASKS)}")
     if cfg.task == "results":
-        from zoo.results import run_results
+        from zoo.workflow.results import run_results
 
         run_results(
             Path(cfg.paths.root_dir) / "conf" / "experiment",

@@ -1,6 +1,6 @@
 import torch
 
-from zoo.benchmarks import fpca
+from zoo.workflow.benchmarks import fpca
 
 
 def test_benchmark_builds_the_configured_models_and_times_both_modes() -> None:

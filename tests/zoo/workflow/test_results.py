@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from zoo.results import (
+from zoo.workflow.results import (
     BEGIN,
     END,
     PAGE_HEAD,
@@ -109,7 +109,7 @@ def test_overridden_runs_are_separate_rows_and_early_stopped_seeds_share_one(
 
 
 def test_small_values_keep_four_decimals() -> None:
-    from zoo.results import format_measured
+    from zoo.workflow.results import format_measured
 
     assert format_measured([0.0470, 0.0480], 1.0) == "0.0475 ± 0.0007"
     assert format_measured([0.40, 0.42], 1.0) == "0.41 ± 0.01"

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from zoo.benchmarks.measure import BEGIN, END, publish, render_benchmarks
+from zoo.workflow.benchmarks.measure import BEGIN, END, publish, render_benchmarks
 
 
 def test_publish_records_the_table_its_numbers_and_where_it_ran(tmp_path: Path, capsys) -> None:
@@ -17,7 +17,7 @@ def test_publish_records_the_table_its_numbers_and_where_it_ran(tmp_path: Path, 
 
 
 def test_the_committed_benchmark_page_is_what_the_committed_records_give() -> None:
-    root = Path(__file__).resolve().parents[3]
+    root = Path(__file__).resolve().parents[4]
     page = root / "docs" / "benchmarks.md"
     block = page.read_text().split(BEGIN, 1)[1].split(END, 1)[0]
     assert block == "\n" + render_benchmarks(root / "results" / "bench"), (

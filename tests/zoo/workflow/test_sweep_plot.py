@@ -6,7 +6,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from tests.conftest import REPO_ROOT, compose_run_config
-from zoo.sweep_plot import SensitivityPlot, collect, load_sensitivity_sweeps
+from zoo.workflow.sweep_plot import SensitivityPlot, collect, load_sensitivity_sweeps
 
 
 def fake_sweep(root: Path) -> None:

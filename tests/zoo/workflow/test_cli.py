@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tests.conftest import REPO_ROOT
-from zoo.cli import RecordSweepDir, check_usable_dir, preflight, report_errors
 from zoo.errors import UserError
+from zoo.workflow.cli import RecordSweepDir, check_usable_dir, preflight, report_errors
 
 CONF = REPO_ROOT / "conf"
 

@@ -1,7 +1,7 @@
 """PyramNet vs the baseline: training / inference samples per second and peak memory, and the framework's
 overhead (Lightning ``fit`` vs a plain PyTorch loop on the same model and batches).
 
-``python -m zoo.benchmarks pyramnet``; each throughput figure comes from its own process so peak memory is clean.
+``python -m zoo.workflow.benchmarks pyramnet``; each throughput figure comes from its own process so peak memory is clean.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import time
 import torch
 import torch.nn.functional as F
 
-from zoo.benchmarks.measure import (
+from zoo.provenance import cpu_name
+from zoo.workflow.benchmarks.measure import (
     in_subprocess,
     peak_memory_mib,
     publish,
     synchronize,
     time_per_call,
 )
-from zoo.provenance import cpu_name
 
 VARIANTS = {"PyramNet": {"use_gem": True, "use_pan": True}, "Baseline": {"use_gem": False, "use_pan": False}}
 
@@ -158,7 +158,7 @@ def main(points: int = 1024, batch: int = 16) -> None:
     rows = {
         device: {
             variant: in_subprocess(
-                "zoo.benchmarks.pyramnet",
+                "zoo.workflow.benchmarks.pyramnet",
                 "--variant",
                 variant,
                 "--device",

@@ -1,4 +1,4 @@
-from zoo.benchmarks import safont
+from zoo.workflow.benchmarks import safont
 
 
 def test_training_rate_measures_a_real_gan_step() -> None:

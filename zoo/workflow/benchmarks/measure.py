@@ -17,7 +17,7 @@ import torch
 
 from zoo.io import atomic_write_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 # Each benchmark's record (its table, raw numbers and where it ran) is committed under results/bench/, and
 # docs/benchmarks.md is generated from those records, like the results tables from results/runs/.
 BENCH_DIR = Path(os.environ.get("ZOO_BENCH_DIR", ROOT / "results" / "bench"))

@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 from lightning_modules.components.base import ZooModule
 from tests.conftest import compose_run_config
 from zoo.errors import UserError
-from zoo.pipeline import (
+from zoo.workflow.pipeline import (
     _checkpoint_to_test,
     budget_label,
     check_multirun_strategy,
