@@ -101,10 +101,14 @@ class Learn(EmbeddingModule):
 
     def relation_logits(self, v: Tensor, u: Tensor) -> Tensor:
         """Each distinct vertex of the batch goes through the tower once (a 4,096-pair Cora batch names at most
-        2,708 vertices, not 8,192): same values and gradients, a fraction of the dense-layer work."""
+        2,708 vertices, not 8,192): same values and gradients, a fraction of the dense-layer work.
+
+        The rows are gathered with ``F.embedding``, not ``z[index]``: on the CPU the backward of advanced indexing
+        (``index_put_(accumulate=True)``) sums a vertex's repeated gradients in a thread-dependent order, so two
+        runs with the same seed drifted apart (ARI 0.29-0.32); the embedding backward sums in a fixed order."""
         nodes, inverse = torch.unique(torch.cat([v, u]), return_inverse=True)
         z = self.tower(nodes)
-        z_v, z_u = z[inverse[: v.numel()]], z[inverse[v.numel() :]]
+        z_v, z_u = F.embedding(inverse[: v.numel()], z), F.embedding(inverse[v.numel() :], z)
         return self.head((z_v - z_u).abs()).squeeze(-1)
 
     def _loss(self, batch: tuple[Tensor, Tensor, Tensor]) -> Tensor:

@@ -74,3 +74,30 @@ def test_relation_logits_embed_each_distinct_vertex_once_with_the_same_values_an
     (fast_grad,) = torch.autograd.grad(fast.sum(), module.tower.hidden[0].weight)
     torch.testing.assert_close(fast, naive)
     torch.testing.assert_close(fast_grad, naive_grad)
+
+
+def test_a_short_fit_is_bit_identical_across_runs_with_two_threads() -> None:
+    """Same seed, same pairs, two CPU threads: the weights after a few Adam steps must match bit for bit (the
+    gather's backward once summed repeated vertices in a thread-dependent order)."""
+    rowptr, col, weight = ring_csr(3000)
+    description = {"rowptr": rowptr, "col": col, "weight": weight, "weighted": False}
+    pairs = torch.randint(0, 3000, (2, 8192), generator=torch.Generator().manual_seed(0))
+    relation = torch.rand(8192, generator=torch.Generator().manual_seed(1))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        fitted = []
+        for _ in range(2):
+            torch.manual_seed(0)
+            module = Learn(layers=(64, 256), optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))
+            module.configure_for_data(description)
+            optimizer = module.configure_optimizers()
+            for _ in range(3):
+                optimizer.zero_grad()
+                module._loss((pairs[0], pairs[1], relation)).backward()
+                optimizer.step()
+            fitted.append({k: v.clone() for k, v in module.state_dict().items()})
+    finally:
+        torch.set_num_threads(threads)
+    for key, value in fitted[0].items():
+        assert torch.equal(value, fitted[1][key]), key
