@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,11 @@ class GraphDataModule(pl.LightningDataModule):
     at setup, i.e. after ``seed_everything``) when it is None. ``download`` fetches missing raw files from
     their pinned URLs into ``root`` (checked against the pinned sha256). The test loader yields one dummy
     index: the module evaluates the whole embedding in ``test_step``.
+
+    ``min_steps_per_epoch`` (None: off) shrinks the batch on small graphs so that an epoch is at least that many
+    optimiser steps: the number of samples grows with the graph, and a batch size chosen for Cora's ~400 k LEARN
+    pairs is one step per epoch on a 100-vertex graph, where early stopping (counted in epochs) then ends
+    training after a handful of steps. ``batch_size`` stays the ceiling.
     """
 
     def __init__(
@@ -72,6 +78,7 @@ class GraphDataModule(pl.LightningDataModule):
         verify_checksums: bool = True,
         samples: SamplesFactory | None = None,
         batch_size: int = 1024,
+        min_steps_per_epoch: int | None = None,
         val_fraction: float = 0.1,
         num_workers: int = 0,
         pin_memory: bool = False,
@@ -109,6 +116,11 @@ class GraphDataModule(pl.LightningDataModule):
         self.keep_connected, self.verify_checksums = bool(keep_connected), bool(verify_checksums)
         self.samples = samples
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=1024")
+        self.min_steps_per_epoch = (
+            None
+            if min_steps_per_epoch is None
+            else positive_int(min_steps_per_epoch, "data.min_steps_per_epoch", "e.g. 50, or null for off")
+        )
         self.val_fraction = val_fraction
         self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory = bool(pin_memory)
@@ -239,6 +251,7 @@ class GraphDataModule(pl.LightningDataModule):
             "split": None if self._split is None else self._split.summary(),
             "split_cache": None if self.split_cache is None else str(self.split_cache),
             "samples": None if self._train is None else {"train": len(self._train), "val": len(self._val)},
+            "batch_size": self.batch_size,
         }
 
     # ---- internals -----------------------------------------------------------------------------------------
@@ -305,6 +318,17 @@ class GraphDataModule(pl.LightningDataModule):
         )
         self._val = _subset(dataset, perm[:n_val].sort().values)
         self._train = _subset(dataset, perm[n_val:].sort().values)
+        if self.min_steps_per_epoch is not None:
+            wanted = math.ceil((n - n_val) / self.min_steps_per_epoch)
+            if wanted < self.batch_size:
+                log.info(
+                    "%s: batch size %d -> %d, so that an epoch is at least %d steps (data.min_steps_per_epoch)",
+                    self.spec.title,
+                    self.batch_size,
+                    wanted,
+                    self.min_steps_per_epoch,
+                )
+                self.batch_size = wanted
         log.info("%s: %d training / %d validation samples", self.spec.title, n - n_val, n_val)
 
     def _loader(self, dataset: Dataset, *, train: bool) -> DataLoader:

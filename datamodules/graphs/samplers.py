@@ -26,10 +26,15 @@ class LearnPairs:
     """LEARN: vertex-domination pairs (v, u, R) of the training graph (``sampling.learn_pairs``)."""
 
     def __init__(
-        self, num_walks: int = 20, walk_length: int = 6, alpha: float = 0.8, negatives_per_positive: int = 1
+        self,
+        num_walks: int = 20,
+        walk_length: int = 6,
+        alpha: float = 0.8,
+        negatives_per_positive: int = 1,
+        weight_scale: str = "max",
     ):
         self.num_walks, self.walk_length, self.alpha = num_walks, walk_length, alpha
-        self.negatives_per_positive = negatives_per_positive
+        self.negatives_per_positive, self.weight_scale = negatives_per_positive, weight_scale
 
     def __call__(self, graph: Any, generator: torch.Generator) -> Dataset:
         rowptr, col, weight = graph.to_csr()
@@ -41,6 +46,7 @@ class LearnPairs:
             alpha=self.alpha,
             generator=generator,
             weight=weight if graph.weighted else None,
+            weight_scale=self.weight_scale,
             negatives_per_positive=self.negatives_per_positive,
         )
         return TensorDataset(pairs["v"], pairs["u"], pairs["relation"].float())

@@ -16,11 +16,43 @@ from torch import Tensor
 
 from datamodules.graphs.csr import check_csr, edge_keys
 from datamodules.graphs.hops import hop_distances
-from zoo.errors import UserError
+from zoo.errors import UserError, check_choice
 from zoo.pair_keys import contains, csr_rows, missing_below, nth_missing
 
 #: Rejection rounds for LEARN's negatives before switching to exact sampling from the complement.
 _NEGATIVE_REJECTION_ROUNDS = 16
+#: How edge weights enter LEARN's relation (eq. 1): see ``relation_weights``.
+WEIGHT_SCALES = ("max", "vertex", "none")
+
+
+def relation_weights(rowptr: Tensor, weight: Tensor, scale: str) -> Tensor:
+    """Edge weights as they enter eq. 1's product, in float64, so that R = α^(k−1) ∏ w stays in [0, 1].
+
+    The paper's graphs are unweighted (w = 1, eq. 2) and eq. 4 is a cross-entropy, whose target must be a
+    probability; with raw weights above 1 (a co-authorship count of 30) R leaves [0, 1] and the loss runs to
+    −∞. Readings: ``"max"`` (default) divides every weight by the graph's largest, so relations keep their
+    ratios and an edge of the heaviest kind gives R = 1 as an unweighted edge does; ``"vertex"`` divides each
+    edge by the largest weight leaving its source (a vertex's strongest tie counts 1, so weights are relative
+    to the vertex; R(v, u) and R(u, v) may then differ); ``"none"`` uses the weights as given and is refused
+    if any relation leaves [0, 1]. Unweighted graphs are unchanged by all three.
+    """
+    check_choice(scale, WEIGHT_SCALES, "data.samples.weight_scale")
+    w = weight.to(torch.float64)
+    if scale == "none" or w.numel() == 0:
+        return w
+    if scale == "max":
+        return w / w.max().clamp_min(torch.finfo(torch.float64).tiny)
+    rows = csr_rows(rowptr)
+    row_max = torch.zeros(rowptr.numel() - 1, dtype=torch.float64, device=w.device)
+    row_max = row_max.scatter_reduce(0, rows, w, "amax")
+    return w / row_max[rows].clamp_min(torch.finfo(torch.float64).tiny)
+
+
+def edge_weight_of(rowptr: Tensor, col: Tensor, weight: Tensor, v: Tensor, u: Tensor) -> Tensor:
+    """w(v, u) of existing edges (v, u), by binary search over the sorted edge keys (the first of parallel edges)."""
+    num_nodes = rowptr.numel() - 1
+    keys, order = torch.sort(csr_rows(rowptr) * num_nodes + col, stable=True)
+    return weight[order[torch.searchsorted(keys, v * num_nodes + u)]]
 
 
 class _Stepper:
@@ -210,6 +242,7 @@ def learn_pairs(
     *,
     generator: torch.Generator,
     weight: Tensor | None = None,
+    weight_scale: str = "max",
     negatives_per_positive: int = 1,
     chunk_size: int | None = None,
 ) -> dict[str, Tensor]:
@@ -230,10 +263,13 @@ def learn_pairs(
         k-hop, all vertices at (k-1)-hop are dominated" is read as each vertex counting once, in its own ring.
         (Not implemented: a reading where reaching ring k removes ring k-1 from v's samples altogether; it
         would contradict Algorithm 1's "positive vertex sampling u_pos from RW_v; Distance(v, u_pos) <= l".)
-      * Relation (eq. 1) R(v, u) = alpha^(k-1) x the product of the edge weights along the walk path from v to
-        u, taking the earliest visit of u (smallest step; ties go to the first walk). Unweighted graphs give
-        exactly alpha^(k-1) (eq. 2). The weight product then covers t >= k edges; on a shortest walk path it is
-        the path weight.
+      * Relation (eq. 1) R(v, u) = alpha^(k-1) x a product of edge weights, the weights first scaled by
+        ``weight_scale`` (``relation_weights``: R must lie in [0, 1], the target of a cross-entropy). For k = 1
+        it is the edge weight w(v, u), as the paper states, whichever walk found u. For k >= 2 it is the product
+        along "the random walk path between v and u": the earliest visit of u (smallest step t; ties go to the
+        first walk). Since t >= k for every visit, that is a shortest path whenever any walk reached u along
+        one; otherwise the product covers the t > k edges the walk took (the paper names no other path).
+        Unweighted graphs give exactly alpha^(k-1) (eq. 2).
       * Negatives: ``negatives_per_positive`` x |RW_v| vertices per v drawn uniformly, with replacement, from
         V - RW_v - {v}; relation 0, hops 0. A vertex whose walks cover the whole graph gets none.
 
@@ -268,8 +304,8 @@ def learn_pairs(
         )
     length, walks_per_node = int(walk_length), int(num_walks)
     chunk = num_nodes if chunk_size is None else int(chunk_size)
-    stepper = _Stepper(rowptr, col, weight)
-    w64 = None if weight is None else weight.to(torch.float64)
+    stepper = _Stepper(rowptr, col, weight)  # walks follow the raw weights (scaling does not change them)
+    w64 = None if weight is None else relation_weights(rowptr, weight, weight_scale)
 
     pos: list[tuple[Tensor, Tensor, Tensor, Tensor]] = []
     neg: list[tuple[Tensor, Tensor]] = []
@@ -291,7 +327,21 @@ def learn_pairs(
     relation = torch.cat(
         [none.float()] + [x[3] for x in pos] + [torch.zeros(num_neg, dtype=torch.float32, device=col.device)]
     )
+    _check_relations(relation, weight_scale)
     return {"v": v, "u": u, "relation": relation, "hops": hops}
+
+
+def _check_relations(relation: Tensor, weight_scale: str) -> None:
+    """Eq. 4 is a cross-entropy against R: a target outside [0, 1] makes the loss unbounded below."""
+    outside = (relation < 0) | (relation > 1)
+    if bool(outside.any()):
+        raise UserError(
+            f"{int(outside.sum())} of {relation.numel()} LEARN relations R = α^(k−1)·∏w lie outside [0, 1] "
+            f"(largest {float(relation.max()):.4g}): with weight_scale={weight_scale!r} the edge weights above 1 "
+            "enter eq. 1 as given, and the cross-entropy of eq. 4 has no minimum for such targets",
+            where="data.samples.weight_scale",
+            fix="data.samples.weight_scale=max (weights divided by the largest; default) or =vertex",
+        )
 
 
 def _positives(
@@ -335,6 +385,9 @@ def _positives(
     bounds = torch.zeros_like(targets)
     targets[local, slot], bounds[local, slot] = u, t
     hops = hop_distances(rowptr, col, verts, targets, length, upper_bounds=bounds)[local, slot]
+    if w64 is not None:  # k = 1: the edge weight itself (eq. 1), even if the earliest walk took a longer path
+        one = hops == 1
+        path_weight[one] = edge_weight_of(rowptr, col, w64, v[one], u[one])
     relation = (alpha ** (hops - 1).to(torch.float64)) * path_weight
     return v, u, hops, relation.to(torch.float32)
 

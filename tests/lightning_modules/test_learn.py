@@ -101,3 +101,46 @@ def test_a_short_fit_is_bit_identical_across_runs_with_two_threads() -> None:
         torch.set_num_threads(threads)
     for key, value in fitted[0].items():
         assert torch.equal(value, fitted[1][key]), key
+
+
+def planted_partition(n: int = 60, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Two communities of ``n`` (edge probability 0.15 inside, 0.05 across); weights 5..30 inside, 1 across."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(2 * n) // n
+    same = labels[:, None] == labels[None, :]
+    upper = torch.triu(torch.rand(2 * n, 2 * n, generator=g) < torch.where(same, 0.15, 0.05), 1)
+    strength = torch.triu(torch.randint(5, 31, (2 * n, 2 * n), generator=g).float(), 1)
+    weights = torch.where(same, strength + strength.T, 1.0)
+    src, dst = (upper | upper.T).nonzero(as_tuple=True)
+    rowptr = torch.zeros(2 * n + 1, dtype=torch.long)
+    rowptr[1:] = torch.cumsum(torch.bincount(src, minlength=2 * n), 0)
+    return rowptr, dst, weights[src, dst], labels
+
+
+def test_weights_well_above_one_train_to_a_finite_loss_and_help_on_planted_communities() -> None:
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    from datamodules.graphs.sampling import learn_pairs
+
+    rowptr, col, weight, labels = planted_partition()
+    assert float(weight.max()) > 20
+    scores, losses = {}, {}
+    for weighted in (True, False):
+        w = weight if weighted else None
+        pairs = learn_pairs(rowptr, col, 10, 4, 0.8, generator=torch.Generator().manual_seed(0), weight=w)
+        torch.manual_seed(0)
+        module = Learn(layers=(64, 16), optimizer=lambda params: torch.optim.Adam(params, lr=1e-2))
+        edge_weight = weight if weighted else torch.ones(col.numel())
+        module.configure_for_data({"rowptr": rowptr, "col": col, "weight": edge_weight, "weighted": weighted})
+        optimizer = module.configure_optimizers()
+        for _ in range(150):
+            optimizer.zero_grad()
+            loss = module._loss((pairs["v"], pairs["u"], pairs["relation"]))
+            loss.backward()
+            optimizer.step()
+        losses[weighted] = float(loss.detach())
+        found = KMeans(2, n_init=10, random_state=0).fit_predict(module.embed().detach().numpy())
+        scores[weighted] = adjusted_rand_score(labels.numpy(), found)
+    assert all(0.0 <= value < 1.0 for value in losses.values()), losses  # a cross-entropy against R in [0, 1]
+    assert scores[True] >= scores[False] and scores[True] > 0.9, scores

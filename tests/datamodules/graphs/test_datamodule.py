@@ -46,6 +46,26 @@ def test_datamodule_clustering(
     assert summary["stats"]["undirected_edges"] == 5_278 and summary["samples"]["val"] == round(0.1 * n)
 
 
+@pytest.mark.parametrize(("min_steps", "batch"), [(None, 4096), (2, 4096), (100, 95)])
+def test_small_sample_sets_get_at_least_min_steps_per_epoch(
+    graphs_root: Path, cache_dir: Path, min_steps: int | None, batch: int
+) -> None:
+    """Cora's 10,556 edge samples (9,500 train) at batch 4,096 are 3 steps an epoch; asked for 100, the batch
+    shrinks to ceil(9,500 / 100) = 95; a request the ceiling already meets changes nothing."""
+    dm = GraphDataModule(
+        "Cora",
+        str(graphs_root),
+        str(cache_dir),
+        samples=_edge_samples,
+        batch_size=4096,
+        min_steps_per_epoch=min_steps,
+        samples_seed=0,
+    )
+    dm.setup("fit")
+    assert dm.batch_size == batch and dm.dataset_summary()["batch_size"] == batch
+    assert len(dm.train_dataloader()) >= (min_steps or 1)
+
+
 def test_datamodule_samples_are_seeded(graphs_root: Path, cache_dir: Path) -> None:
     def make(seed: int) -> GraphDataModule:
         dm = GraphDataModule(
@@ -136,6 +156,7 @@ def test_datamodule_warns_when_the_split_strands_nodes(
         ("split_seed", "x"),
         ("split_seed", -1),
         ("samples_seed", "x"),
+        ("min_steps_per_epoch", 0),
         ("root", None),
         ("cache_dir", None),
     ],

@@ -347,7 +347,7 @@ def test_weighted_relation_on_a_forced_path() -> None:
     w = [0.5, 0.9, 0.3, 0.7]
     rowptr, col, weight = _csr([(0, 1), (1, 2), (2, 3), (3, 4)], 5, weights=w, undirected=False)
     alpha = 0.6
-    pairs = learn_pairs(rowptr, col, 3, 6, alpha, generator=_gen(), weight=weight)
+    pairs = learn_pairs(rowptr, col, 3, 6, alpha, generator=_gen(), weight=weight, weight_scale="none")
     pos = pairs["hops"] > 0
     got = {
         (a, b): (k, rel)
@@ -377,10 +377,14 @@ def test_weighted_relation_multiplies_the_walk_path_weights(karate: nx.Graph) ->
     sym = (sym + sym.T) / 2
     weight = sym[src, col]
     r, length, alpha = 5, 4, 0.7
-    pairs = learn_pairs(rowptr, col, r, length, alpha, generator=_gen(12), weight=weight)
+    pairs = learn_pairs(
+        rowptr, col, r, length, alpha, generator=_gen(12), weight=weight
+    )  # weight_scale="max"
     walks = random_walks(rowptr, col, torch.arange(34).repeat_interleave(r), length, _gen(12), weight=weight)
     visits = _visits(walks)
+    sym = sym / weight.max()  # weights above 1 are scaled by the largest
     pos = pairs["hops"] > 0
+    longer_first_visits = 0
     for a, b, k, rel in zip(
         pairs["v"][pos].tolist(),
         pairs["u"][pos].tolist(),
@@ -393,7 +397,33 @@ def test_weighted_relation_multiplies_the_walk_path_weights(karate: nx.Graph) ->
         product = 1.0
         for x, y in zip(path[:-1], path[1:], strict=True):
             product *= float(sym[x, y])
+        if k == 1:  # eq. 1 at k = 1: the edge weight, whichever path the first walk took
+            longer_first_visits += step > 1
+            product = float(sym[a, b])
         assert rel == pytest.approx(alpha ** (k - 1) * product, rel=1e-5)
+    assert longer_first_visits > 0  # the case the walk-path product got wrong is exercised
+
+
+def test_weights_above_one_are_scaled_or_refused() -> None:
+    # a weighted triangle plus a tail, weights well above 1 (co-authorship counts)
+    w = [30.0, 12.0, 3.0, 25.0]
+    rowptr, col, weight = _csr([(0, 1), (1, 2), (0, 2), (2, 3)], 4, weights=w)
+    with pytest.raises(UserError, match="outside \\[0, 1\\]") as refused:
+        learn_pairs(rowptr, col, 4, 3, 0.8, generator=_gen(), weight=weight, weight_scale="none")
+    assert "weight_scale=max" in str(refused.value)
+    for scale in ("max", "vertex"):
+        pairs = learn_pairs(rowptr, col, 200, 3, 0.8, generator=_gen(), weight=weight, weight_scale=scale)
+        assert float(pairs["relation"].min()) >= 0.0 and float(pairs["relation"].max()) <= 1.0
+    one = {
+        (a, b): rel
+        for a, b, k, rel in zip(*(pairs[key].tolist() for key in ("v", "u", "hops", "relation")), strict=True)
+        if k == 1
+    }
+    # "vertex": w(v, u) over the heaviest edge leaving v
+    assert one[(0, 1)] == pytest.approx(1.0) and one[(0, 2)] == pytest.approx(3.0 / 30.0)
+    assert one[(2, 3)] == pytest.approx(1.0) and one[(2, 0)] == pytest.approx(3.0 / 25.0)
+    with pytest.raises(UserError, match="weight_scale"):
+        learn_pairs(rowptr, col, 4, 3, 0.8, generator=_gen(), weight=weight, weight_scale="log")
 
 
 def test_learn_pairs_is_deterministic_and_chunking_keeps_the_oracles(karate: nx.Graph) -> None:
