@@ -23,7 +23,8 @@ The paper leaves these open; our readings (all config values, ``conf/model/fpca.
 - matrices: groups of K similar p×p patches (the "Aggregate cleaned image" step), or whole images.
 - step I: Y^k = X̂^{k−1} + δ(Y − X̂^{k−1}) (WNNM's iterative regularisation; ``feedback=previous_input`` is the
   paper's literal Y^k = X̂^{k−1} + δ(Y − Y^{k−1})), with σ̂_k = η√|σ̂² − mean((Y − Y^k)²)|.
-- σ̂: estimated from the noisy image (wavelet MAD, blind) unless ``noise_level=oracle``.
+- σ̂: estimated from the noisy image (blind: the MAD of the top DCT band, ``components/noise_level.py``) unless
+  ``noise_level=oracle``.
 - ``domain=spatial`` runs the same solver without the DCT: the paper's spatial-vs-frequency ablation.
 """
 

@@ -26,6 +26,7 @@ from torch import Tensor
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from lightning_modules.components.base import SolverModule
+from lightning_modules.components.noise_level import NOISE_ESTIMATORS, estimate_noise_sigma
 from lightning_modules.components.patch_groups import PatchGrouper
 from zoo.errors import check_choice, non_negative_int, positive_int
 from zoo.io import atomic_write_png, atomic_write_text
@@ -41,26 +42,17 @@ def relative_error(estimate: Tensor, clean: Tensor) -> Tensor:
     return torch.linalg.matrix_norm(estimate - clean) / torch.linalg.matrix_norm(clean)
 
 
-def estimate_noise_sigma(images: Tensor) -> Tensor:
-    """Donoho's robust σ̂ = median(|HH|) / 0.6745 of the finest Haar diagonal sub-band, per image [B, H, W].
-
-    Same estimator as ``skimage.restoration.estimate_sigma`` (wavelet MAD), written in torch so it runs batched
-    on the solver's device. It is blind: for sparse noise (most pixels clean) it underestimates the noise power.
-    """
-    h, w = images.shape[-2] // 2 * 2, images.shape[-1] // 2 * 2
-    x = images[..., :h, :w]
-    diagonal = (x[..., 0::2, 0::2] - x[..., 0::2, 1::2] - x[..., 1::2, 0::2] + x[..., 1::2, 1::2]) / 2.0
-    return diagonal.flatten(-2).abs().median(dim=-1).values / 0.6745
-
-
 class DenoisingModule(SolverModule):
     """Solve-and-score plumbing shared by every denoiser; ``grouping`` is a mapping of ``PatchGrouper`` arguments
-    plus ``mode``; ``noise_level``: "estimate" (blind, default) or "oracle" (the noise model's true std)."""
+    plus ``mode``; ``noise_level``: "estimate" (blind, default) or "oracle" (the noise model's true std);
+    ``noise_estimator`` / ``noise_block``: the blind estimate (``components.noise_level``)."""
 
     def __init__(
         self,
         grouping: Mapping[str, Any] | None = None,
         noise_level: str = "estimate",
+        noise_estimator: str = "dct",
+        noise_block: int = 16,
         clip: bool = True,
         save_images: bool = True,
         figure_images: int = 10,
@@ -76,6 +68,9 @@ class DenoisingModule(SolverModule):
         check_choice(self.grouping_mode, GROUPING_MODES, "model.grouping.mode")
         self.grouper = PatchGrouper(**grouping) if self.grouping_mode == "patch_groups" else None
         check_choice(noise_level, NOISE_LEVELS, "model.noise_level")
+        check_choice(noise_estimator, NOISE_ESTIMATORS, "model.noise_estimator")
+        self.noise_estimator = noise_estimator
+        self.noise_block = positive_int(noise_block, "model.noise_block", "model.noise_block=16")
         self.noise_level, self.clip, self.save_images = noise_level, bool(clip), bool(save_images)
         self.figure_images = non_negative_int(figure_images, "model.figure_images")
         self.results: list[dict[str, Any]] = []
@@ -124,7 +119,7 @@ class DenoisingModule(SolverModule):
         sigma = (
             batch["noise_std"].to(self.device)
             if self.noise_level == "oracle"
-            else estimate_noise_sigma(noisy)
+            else estimate_noise_sigma(noisy, self.noise_estimator, self.noise_block)
         )
         with torch.no_grad():
             denoised = self.denoise(noisy, sigma)
