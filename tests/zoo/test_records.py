@@ -13,6 +13,7 @@ from zoo.workflow.pipeline import run
 from zoo.workflow.results import BEGIN, END, PAGE_HEAD, all_runs, paper_tables, render_tables
 from zoo.workflow.results import load_records as load_experiment_records
 from zoo.workflow.sweep_plot import load_sensitivity_sweeps
+from zoo.workflow.tables import load_comparisons
 
 
 def test_a_finished_run_leaves_one_auditable_record(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +63,8 @@ def test_the_committed_tables_are_what_the_committed_records_give(tmp_path: Path
     assert (REPO_ROOT / "docs" / "results.md").read_text() == PAGE_HEAD + table, (
         "run `make results` and commit"
     )
-    pages = paper_tables(records, runs, sweeps)
+    comparisons = load_comparisons(REPO_ROOT / "conf" / "comparisons")
+    pages = paper_tables(records, runs, sweeps, comparisons)
     assert set(pages) == {"pyramnet", "learn", "fpca", "safont"}
     for paper_id, paper_table in pages.items():
         page = REPO_ROOT / "docs" / "papers" / f"{paper_id}.md"

@@ -62,6 +62,7 @@ def run(cfg: DictConfig) -> float | None:
             Path(cfg.results.output),
             search_dir=Path(cfg.paths.root_dir) / "conf" / "hparams_search",
             pages_dir=Path(cfg.paths.root_dir) / "docs" / "papers" if cfg.results.write_pages else None,
+            comparisons_dir=Path(cfg.paths.root_dir) / "conf" / "comparisons",
         )
         return None
     check_targets(cfg)

@@ -25,6 +25,7 @@ from zoo.io import atomic_write_text
 from zoo.records import load_records as load_run_records
 from zoo.records import record_id
 from zoo.workflow.sweep_plot import job_value, load_sensitivity_sweeps
+from zoo.workflow.tables import load_comparisons, markdown_table, render_comparisons, variant
 
 log = logging.getLogger(__name__)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -34,25 +35,6 @@ PAGE_HEAD = (
     "Published values come from each experiment record (`conf/experiment/`); measured values only from the "
     "committed run records (`results/runs/<experiment>/<run>.json`: metrics, config, seed, commit, hardware, "
     "budget, time). A row with no record says *not run*.\n\n"
-)
-# Overrides that say where, how long or how loudly a run ran, not what it computed: they never make a variant
-# (the budget and hardware columns already tell runs apart by epochs and device).
-NEUTRAL_OVERRIDES = (
-    "experiment",
-    "seed",
-    "hardware",
-    "logger",
-    "paths",
-    "hydra",
-    "trainer",
-    "task",
-    "ckpt_path",
-    "name",
-    "callbacks",
-    "data.num_workers",
-    "data.pin_memory",
-    "data.root",
-    "data.cache_dir",
 )
 
 
@@ -103,20 +85,6 @@ def _overrides_file(path: Path) -> list[str]:
     except Exception as err:  # an unreadable file must not hide the run's metrics
         log.warning("could not read %s: %s", path, err)
         return []
-
-
-def variant(run: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
-    """The run's method-changing command-line overrides (e.g. ``model.link_score=logistic_regression``).
-
-    Runs with different variants are different rows: a tuning run must never be averaged into the default.
-    ``ignore`` names further keys to leave out (a sweep's own parameters, which its table shows as a column).
-    """
-    changes = []
-    for item in run.get("overrides") or []:
-        key = item.split("=", 1)[0].lstrip("+~")
-        if not any(key == n or key.startswith(n + ".") for n in NEUTRAL_OVERRIDES + ignore):
-            changes.append(item)
-    return " ".join(sorted(changes))
 
 
 def search_of(run: dict[str, Any]) -> str | None:
@@ -241,11 +209,6 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
 SHARED_COLUMNS = ("measured (mean ± std)", "n", "seeds", "hardware", "budget", "epochs, time / run")
 
 
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows]) + "\n"
-
-
 def render_sensitivity(sweeps: dict[str, dict], records: dict[str, dict], runs: list[dict]) -> str:
     rows = sensitivity_rows(sweeps, records, runs)
     if not rows:
@@ -275,12 +238,21 @@ def render_tables(records: dict[str, dict], runs: list[dict], sweeps: dict[str, 
     return render_table(records, runs) + render_sensitivity(sweeps, records, runs)
 
 
-def paper_tables(records: dict[str, dict], runs: list[dict], sweeps: dict[str, dict]) -> dict[str, str]:
-    """{paper id: the tables of that paper's records}, for the generated block of ``docs/papers/<id>.md``."""
+def paper_tables(
+    records: dict[str, dict],
+    runs: list[dict],
+    sweeps: dict[str, dict],
+    comparisons: dict[str, list[dict]] | None = None,
+) -> dict[str, str]:
+    """{paper id: the tables of that paper's records, then its item-by-item comparisons}, for the generated
+    block of ``docs/papers/<id>.md``."""
     tables = {}
     for paper_id in sorted({r.get("id") for r in records.values() if r.get("id")}):
         mine = {name: r for name, r in records.items() if r.get("id") == paper_id}
-        tables[paper_id] = render_tables(mine, [r for r in runs if r["experiment"] in mine], sweeps)
+        own_runs = [r for r in runs if r["experiment"] in mine]
+        tables[paper_id] = render_tables(mine, own_runs, sweeps) + render_comparisons(
+            (comparisons or {}).get(paper_id, []), [r for r in own_runs if search_of(r) is None]
+        )
     return tables
 
 
@@ -298,6 +270,7 @@ def run_results(
     output: Path,
     search_dir: Path | None = None,
     pages_dir: Path | None = None,
+    comparisons_dir: Path | None = None,
 ) -> str:
     """Write every generated table: ``output`` (docs/results.md) and each paper page's block (``pages_dir``)."""
     records, runs = load_records(experiment_dir), all_runs(results_dir, log_dir)
@@ -305,7 +278,8 @@ def run_results(
     table = render_tables(records, runs, sweeps)
     atomic_write_text(output, PAGE_HEAD + table)
     written = [output]
-    for paper_id, paper_table in paper_tables(records, runs, sweeps).items():
+    comparisons = load_comparisons(comparisons_dir) if comparisons_dir is not None else {}
+    for paper_id, paper_table in paper_tables(records, runs, sweeps, comparisons).items():
         page = pages_dir / f"{paper_id}.md" if pages_dir is not None else None
         if page is not None and page.is_file():
             update_block(page, paper_table)
