@@ -556,3 +556,27 @@ def test_a_graph_checkpoint_loads_without_a_datamodule(
     saved = torch.load(ckpt, weights_only=True)["state_dict"]
     for key, value in loaded.state_dict().items():
         torch.testing.assert_close(value, saved[key], msg=key)
+
+
+def test_learn_runs_on_a_users_own_weighted_graph_from_the_command_line(tmp_path: Path) -> None:
+    """The README's own-data path: an edge list with names and weights, a labels file, LEARN's record."""
+    from tests.datamodules.graphs.test_edgelist import write_planted_graph
+
+    edges, labels = write_planted_graph(tmp_path)
+    overrides = [
+        "experiment=learn_cora_clustering",
+        "data.dataset=edgelist",
+        f"data.edges_file={edges}",
+        f"data.labels_file={labels}",
+        f"data.cache_dir={tmp_path / 'cache'}",
+        "data.samples.num_walks=10",
+        "data.samples.walk_length=4",
+        "model.layers=[64,16]",
+        "model.tsne=false",
+        "trainer.max_epochs=3",
+        "trainer.enable_progress_bar=false",
+    ]
+    run(compose_run_config(overrides, tmp_path))
+    record = read_json(tmp_path / "metrics.json")
+    assert 0.0 <= record["metrics"]["test/nmi"] <= 1.0 and record["metrics"]["train/loss"] >= 0.0
+    assert record["epochs"] == 3

@@ -30,6 +30,7 @@ from torch.utils.data import (
 )
 
 from datamodules import checks
+from datamodules.graphs.edgelist import USER_GRAPH, user_graph_spec
 from datamodules.graphs.graph import Graph
 from datamodules.graphs.logs import warn
 from datamodules.graphs.paper import PAPER_TABLE1, compare_with_paper
@@ -84,9 +85,19 @@ class GraphDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         samples_seed: int | None = None,
         download: bool = False,
+        edges_file: str | None = None,
+        labels_file: str | None = None,
     ) -> None:
         super().__init__()
-        self.spec = dataset_spec(dataset)
+        self.spec = (
+            user_graph_spec(edges_file, labels_file) if dataset == USER_GRAPH else dataset_spec(dataset)
+        )
+        if dataset == USER_GRAPH and task == "clustering" and not labels_file:
+            raise UserError(
+                "clustering is scored against labels, and no labels file was given",
+                where="data.labels_file",
+                fix="data.labels_file=/path/to/labels.txt ('node label' lines), or data.task=link_prediction",
+            )
         if task not in TASKS:
             raise UserError(f"unknown task {task!r}", where="data.task", fix=f"use one of {', '.join(TASKS)}")
         hide_fraction = checks.fraction(
@@ -147,7 +158,7 @@ class GraphDataModule(pl.LightningDataModule):
             graph = self._load_graph()
             stats = graph.stats()
             log.info("%s: %s", self.spec.title, json.dumps(stats))
-            self.paper_differences = compare_with_paper(graph)
+            self.paper_differences = compare_with_paper(graph) if self.dataset in PAPER_TABLE1 else []
             if self.paper_differences:
                 warn(
                     f"{self.spec.title} differs from LEARN's Table 1:\n  - "
@@ -222,12 +233,19 @@ class GraphDataModule(pl.LightningDataModule):
 
     @property
     def num_nodes(self) -> int:
-        """Known before setup from the registry's measured counts (models are built before the data)."""
-        return self.spec.measured["nodes"] if self._graph is None else self._graph.num_nodes
+        """Known before setup from the registry's measured counts; a user's graph is read (and cached) for it."""
+        return self._count("nodes", "num_nodes")
 
     @property
     def num_classes(self) -> int:
-        return self.spec.measured["classes"] if self._graph is None else self._graph.num_classes
+        return self._count("classes", "num_classes")
+
+    def _count(self, measured: str, attribute: str) -> int:
+        if self._graph is not None:
+            return getattr(self._graph, attribute)
+        if measured in self.spec.measured:
+            return self.spec.measured[measured]
+        return getattr(self._load_graph(), attribute)
 
     @property
     def train_dataset(self) -> Dataset:
@@ -245,7 +263,9 @@ class GraphDataModule(pl.LightningDataModule):
             "source": self.spec.source,
             "task": self.task,
             "stats": graph.stats(),
-            "paper_table1": dataclasses.asdict(PAPER_TABLE1[self.dataset]),
+            "paper_table1": (
+                dataclasses.asdict(PAPER_TABLE1[self.dataset]) if self.dataset in PAPER_TABLE1 else None
+            ),
             "paper_differences": list(self.paper_differences),
             "source_key": graph.source_key,
             "split": None if self._split is None else self._split.summary(),
@@ -258,7 +278,7 @@ class GraphDataModule(pl.LightningDataModule):
 
     def _load_graph(self) -> Graph:
         return load_graph(
-            self.dataset,
+            self.spec,
             self.root,
             self.cache_dir,
             verify_checksums=self.verify_checksums,

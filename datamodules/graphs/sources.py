@@ -177,7 +177,7 @@ def dataset_spec(name: str) -> GraphDatasetSpec:
         raise UserError(
             f"unknown graph dataset {name!r}",
             where="data.dataset",
-            fix=f"use one of {', '.join(GRAPH_DATASETS)}",
+            fix=f"use one of {', '.join(GRAPH_DATASETS)}, or edgelist with data.edges_file=<your edge list>",
         )
     return spec
 
@@ -232,7 +232,7 @@ def fetch_missing_files(spec: GraphDatasetSpec, folder: Path) -> list[str]:
 
 
 def load_graph(
-    name: str,
+    name: str | GraphDatasetSpec,
     data_root: str | os.PathLike,
     cache_dir: str | os.PathLike,
     *,
@@ -240,13 +240,13 @@ def load_graph(
     keep_self_loops: bool = False,
     download: bool = False,
 ) -> Graph:
-    """Load a registered dataset (``GRAPH_DATASETS``) from ``data_root`` (the graphs data folder).
+    """Load a registered dataset (``GRAPH_DATASETS``, or a spec such as a user's edge list) from ``data_root``.
 
     ``download`` first fetches missing raw files into the dataset folder. The processed graph is cached as
     ``cache_dir/graphs/<name>-<key>.pt``, the key hashing the raw files' sha256, the reader version and
     ``keep_self_loops``; an unreadable cache is rebuilt.
     """
-    spec = dataset_spec(name)
+    spec = name if isinstance(name, GraphDatasetSpec) else dataset_spec(name)
     folder = dataset_folder(spec, data_root)
     if download:
         fetch_missing_files(spec, folder)
