@@ -448,6 +448,25 @@ def test_a_hostile_hydra_callback_never_runs(tmp_path: Path) -> None:
     ],
 )
 def test_bad_values_get_a_paragraph(overrides: list[str], fragment: str, tmp_path: Path) -> None:
+    """In process (each value's check raises a UserError naming it, and leaves no run record); how run.py prints
+    such an error as a paragraph is checked once per kind of check in ``test_bad_values_print_a_paragraph``."""
+    from zoo.errors import UserError
+
+    with pytest.raises(UserError) as refused:
+        run(compose_run_config([*TINY_SHAPES, *overrides], tmp_path / "run"))
+    assert fragment in str(refused.value) and "Fix:" in str(refused.value)
+    assert not list(tmp_path.rglob("metrics.json")), "no run record for a refused run"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        (["seed=1.5"], "seed must be an integer"),
+        (["+trainer.max_epoch=3"], "did you mean trainer.max_epochs"),
+        (["data.batch_size=1", "trainer.max_epochs=1"], "BatchNorm"),
+    ],
+)
+def test_bad_values_print_a_paragraph(overrides: list[str], fragment: str, tmp_path: Path) -> None:
     out = run_cli([*TINY_SHAPES, *overrides], tmp_path)
     assert_clear_error(out, "Error:", "Fix:", fragment)
     assert not list((tmp_path / "logs").rglob("metrics.json")), "no run record for a refused run"
