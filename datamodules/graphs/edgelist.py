@@ -3,7 +3,8 @@
 ``data.edges_file``: one edge per line, ``u v`` or ``u v w`` (a positive weight; then the graph is weighted),
 whitespace-separated, ``#`` / ``%`` comment lines allowed; the graph is made undirected (duplicates keep the
 largest weight) and self-loops are dropped, as for the registered datasets. ``data.labels_file`` (needed for
-clustering): ``node label`` lines, one per labelled node (without it, no vertex counts as labelled). Node and label tokens are names, not numbers: the
+clustering): ``node label`` lines, one per labelled node, the label being the rest of the line (without the file,
+no vertex counts as labelled). Node and label tokens are names, not numbers: the
 vertices are renumbered 0..N−1 in the sorted order of their names (strings, so "10" comes before "2"), labels
 likewise. The files are hashed, so the processed graph and its split are cached and rebuilt when a file changes.
 """
@@ -61,7 +62,7 @@ def read_edgelist(
     """The graph of ``spec.files``: the edge list first, then the labels file if any."""
     names = [Path(name) for name in spec.files]
     edges = _read_table(names[0], (2, 3))
-    labels = _read_table(names[1], (2,)) if len(names) > 1 else None
+    labels = _read_labels(names[1]) if len(names) > 1 else None
     label_nodes = labels[:, 0] if labels is not None else np.empty(0, dtype=str)
     vertex_names, ids = np.unique(
         np.concatenate([edges[:, 0], edges[:, 1], label_nodes]), return_inverse=True
@@ -122,6 +123,24 @@ def _read_table(path: Path, widths: tuple[int, ...]) -> np.ndarray:
     if table.shape[1] not in widths:
         raise _bad(path, f"expected {' or '.join(map(str, widths))} values per line, found {table.shape[1]}")
     return table
+
+
+def _read_labels(path: Path) -> np.ndarray:
+    """``node label`` lines as a [n, 2] string array; the label is the rest of the line ("Mr. Hi" is one label)."""
+    try:
+        lines = np.char.strip(np.array(path.read_text(encoding="utf-8").splitlines() or [""], dtype=str))
+    except (OSError, UnicodeDecodeError) as err:
+        raise _bad(path, f"cannot read it ({err})") from err
+    lines = lines[
+        (np.char.str_len(lines) > 0) & ~np.char.startswith(lines, "#") & ~np.char.startswith(lines, "%")
+    ]
+    if lines.size == 0:
+        raise _bad(path, "no data lines")
+    parts = np.char.partition(np.char.replace(lines, "\t", " "), " ")
+    node, label = parts[:, 0], np.char.strip(parts[:, 2])
+    if (np.char.str_len(label) == 0).any():
+        raise _bad(path, f"a line has a node but no label: {str(node[np.char.str_len(label) == 0][0])!r}")
+    return np.stack([node, label], axis=1)
 
 
 def _bad(path: Path, problem: str) -> UserError:

@@ -76,3 +76,16 @@ def test_bad_user_graphs_are_named(tmp_path: Path) -> None:
         bad.write_text(text)
         with pytest.raises(UserError, match=problem):
             make(edges_file=str(bad), task="link_prediction", labels_file=None)
+    bad.write_text("v000 club a\nv001\n")
+    with pytest.raises(UserError, match="no label: 'v001'"):
+        make(labels_file=str(bad))
+
+
+def test_a_label_is_the_rest_of_its_line(tmp_path: Path) -> None:
+    edges, labels = write_planted_graph(tmp_path)
+    labels.write_text("".join(f"v{i:03d}\t{'Mr. Hi' if i < 60 else 'Officer'}\n" for i in range(120)))
+    dm = GraphDataModule(
+        "edgelist", str(tmp_path), str(tmp_path / "c"), edges_file=str(edges), labels_file=str(labels)
+    )
+    dm.setup("test")
+    assert dm.num_classes == 2 and dm.labels.tolist() == [0] * 60 + [1] * 60
