@@ -599,3 +599,13 @@ def test_learn_runs_on_a_users_own_weighted_graph_from_the_command_line(tmp_path
     record = read_json(tmp_path / "metrics.json")
     assert 0.0 <= record["metrics"]["test/nmi"] <= 1.0 and record["metrics"]["train/loss"] >= 0.0
     assert record["epochs"] == 3
+
+
+def test_link_prediction_records_score_every_method_alike_and_redraw_the_split_per_seed() -> None:
+    """node2vec's protocol for every method (the paper follows it), a new hidden half per seed, connected residual."""
+    names = [name for name in EXPERIMENTS if name.endswith("_linkpred")]
+    assert len(names) == 12
+    for name in names:
+        cfg = compose_run_config([f"experiment={name}"], Path("/nonexistent/run"))
+        assert cfg.model.link_score == "logistic_regression", name
+        assert cfg.data.split_seed is None and cfg.data.keep_connected is True, name

@@ -74,7 +74,7 @@ class GraphDataModule(pl.LightningDataModule):
         cache_dir: str,
         task: str = "clustering",
         hide_fraction: float = 0.5,
-        split_seed: int = 0,
+        split_seed: int | None = None,
         keep_connected: bool = False,
         verify_checksums: bool = True,
         samples: SamplesFactory | None = None,
@@ -123,7 +123,8 @@ class GraphDataModule(pl.LightningDataModule):
             checks.folder(cache_dir, "data.cache_dir"),
         )
         self.task = task
-        self.hide_fraction, self.split_seed = hide_fraction, checks.seed(split_seed, "data.split_seed")
+        self.hide_fraction = hide_fraction
+        self._split_seed = checks.optional_seed(split_seed, "data.split_seed")
         self.keep_connected, self.verify_checksums = bool(keep_connected), bool(verify_checksums)
         self.samples = samples
         self.batch_size = positive_int(batch_size, "data.batch_size", "data.batch_size=1024")
@@ -284,6 +285,12 @@ class GraphDataModule(pl.LightningDataModule):
             verify_checksums=self.verify_checksums,
             download=self.download,
         )
+
+    @property
+    def split_seed(self) -> int:
+        """``data.split_seed``, or the run seed when it is None: each seed of a record re-draws the hidden edges and
+        the train / validation split of the samples, as the paper's repeats do ("randomly hide ... repeat")."""
+        return self._split_seed if self._split_seed is not None else torch.initial_seed() % 2**32
 
     def _load_split(self, graph: Graph) -> EdgeSplit:
         """The split cached under ``cache_dir/graphs/splits``, keyed by its parameters and the raw data."""

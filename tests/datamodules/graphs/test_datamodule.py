@@ -66,6 +66,22 @@ def test_small_sample_sets_get_at_least_min_steps_per_epoch(
     assert len(dm.train_dataloader()) >= (min_steps or 1)
 
 
+def test_a_null_split_seed_follows_the_run_seed(graphs_root: Path, cache_dir: Path) -> None:
+    """The link-prediction records re-draw the hidden edges with every seed (the paper's repeats)."""
+
+    def hidden(run_seed: int, split_seed: int | None) -> torch.Tensor:
+        torch.manual_seed(run_seed)
+        dm = GraphDataModule(
+            "wiki", str(graphs_root), str(cache_dir), task="link_prediction", split_seed=split_seed
+        )
+        dm.setup("test")
+        return dm.edge_split.test_pos
+
+    assert not torch.equal(hidden(0, None), hidden(1, None))
+    assert torch.equal(hidden(0, None), hidden(0, None))
+    assert torch.equal(hidden(0, 7), hidden(1, 7))
+
+
 def test_datamodule_samples_are_seeded(graphs_root: Path, cache_dir: Path) -> None:
     def make(seed: int) -> GraphDataModule:
         dm = GraphDataModule(
