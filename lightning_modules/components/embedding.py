@@ -16,6 +16,7 @@ from torch import Tensor
 
 from lightning_modules.components.base import ZooModule
 from lightning_modules.components.embedding_eval import (
+    NMI_AVERAGES,
     clustering_scores,
     link_prediction_scores,
     logistic_regression_link_scores,
@@ -45,6 +46,7 @@ class EmbeddingModule(ZooModule):
         evaluation: str = "clustering",
         link_score: str = "model",
         kmeans_runs: int = 10,
+        nmi_average: str = "arithmetic",
         tsne: bool = False,
         optimizer: Callable[..., torch.optim.Optimizer] | None = None,
         scheduler: Callable[..., Any] | None = None,
@@ -53,7 +55,8 @@ class EmbeddingModule(ZooModule):
         check_choice(evaluation, EVALUATIONS, "model.evaluation")
         check_choice(link_score, LINK_SCORES, "model.link_score")
         self.evaluation, self.link_score = evaluation, link_score
-        self.kmeans_runs, self.tsne = kmeans_runs, tsne
+        check_choice(nmi_average, NMI_AVERAGES, "model.nmi_average")
+        self.kmeans_runs, self.nmi_average, self.tsne = kmeans_runs, nmi_average, tsne
 
     def embed(self) -> Tensor:
         raise NotImplementedError
@@ -69,7 +72,14 @@ class EmbeddingModule(ZooModule):
             z = self.embed().detach().float().cpu()
         if self.evaluation == "clustering":
             z_labelled, labels = _labelled(z, data)
-            scores = clustering_scores(z_labelled, labels, data.num_classes, runs=self.kmeans_runs, seed=0)
+            scores = clustering_scores(
+                z_labelled,
+                labels,
+                data.num_classes,
+                runs=self.kmeans_runs,
+                seed=0,
+                nmi_average=self.nmi_average,
+            )
         else:
             scores = self._link_prediction(z, data.edge_split)
         for name, value in scores.items():

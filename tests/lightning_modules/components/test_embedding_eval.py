@@ -120,3 +120,24 @@ def test_tsne_figure_writes_a_png_and_array(tmp_path) -> None:
     array = figure_to_array(scatter_figure(coords, labels, title="x"))
     assert array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3
     assert array.min() < 200  # something was drawn on the white canvas
+
+
+def test_nmi_normalisation_is_a_choice_and_matches_its_definition() -> None:
+    from sklearn.metrics import mutual_info_score
+
+    from lightning_modules.components.embedding_eval import clustering_scores
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 20)
+    z = np.eye(3)[labels] * 3.0 + rng.normal(size=(60, 3)) * 1.5  # imperfect but informative clusters
+    arithmetic = clustering_scores(z, labels, 3, runs=1, seed=0)["nmi"]
+    geometric = clustering_scores(z, labels, 3, runs=1, seed=0, nmi_average="geometric")["nmi"]
+    from sklearn.cluster import KMeans
+
+    pred = KMeans(3, n_init=1, random_state=0).fit_predict(z)
+    entropy = lambda y: mutual_info_score(y, y)  # noqa: E731 (H(y) = I(y; y))
+    mi = mutual_info_score(labels, pred)
+    assert geometric == pytest.approx(mi / np.sqrt(entropy(labels) * entropy(pred)))
+    assert arithmetic == pytest.approx(mi / ((entropy(labels) + entropy(pred)) / 2))
+    with pytest.raises(UserError, match="model.nmi_average"):
+        clustering_scores(z, labels, 3, runs=1, nmi_average="mean")
