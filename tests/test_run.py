@@ -609,3 +609,12 @@ def test_link_prediction_records_score_every_method_alike_and_redraw_the_split_p
         cfg = compose_run_config([f"experiment={name}"], Path("/nonexistent/run"))
         assert cfg.model.link_score == "logistic_regression", name
         assert cfg.data.split_seed is None and cfg.data.keep_connected is True, name
+
+
+def test_frpca_and_fpca_are_compared_on_the_same_patch_groups() -> None:
+    """FPCA vs FRPCA must differ in the weights and step I only (issue 16.3), not in which matrices they see."""
+    for noise in ("sparse", "gaussian", "mixed_gaussian", "mixed_complex"):
+        fpca = compose_run_config([f"experiment=fpca_paper10_{noise}"], Path("/nonexistent/run"))
+        frpca = compose_run_config([f"experiment=frpca_paper10_{noise}"], Path("/nonexistent/run"))
+        assert frpca.model.grouping == fpca.model.grouping and fpca.model.grouping.mode == "patch_groups"
+        assert frpca.model.weights == "constant" and fpca.model.weights == "wnnm"
