@@ -618,3 +618,25 @@ def test_frpca_and_fpca_are_compared_on_the_same_patch_groups() -> None:
         frpca = compose_run_config([f"experiment=frpca_paper10_{noise}"], Path("/nonexistent/run"))
         assert frpca.model.grouping == fpca.model.grouping and fpca.model.grouping.mode == "patch_groups"
         assert frpca.model.weights == "constant" and fpca.model.weights == "wnnm"
+
+
+def test_every_published_value_of_learn_and_fpca_equals_the_papers_tables() -> None:
+    """The records' published values against an independent transcription of the papers' tables (issue 16.13)."""
+    from zoo.workflow.results import load_records
+
+    tables = json.loads((REPO_ROOT / "tests" / "data" / "published_tables.json").read_text())
+    tables.pop("_about")
+    records = load_records(REPO_ROOT / "conf" / "experiment")
+    checked = set()
+    for name, record in records.items():
+        if record.get("id") not in ("learn", "fpca"):
+            continue
+        published = {m: spec["published"] for m, spec in (record.get("metrics") or {}).items()}
+        published = {m: v for m, v in published.items() if v is not None}
+        if not published:
+            continue  # beyond the paper (BM3D, Set12, the spatial ablation, ...)
+        assert name in tables, f"{name} has published values but no row in the papers' tables"
+        expected = {m: v for m, v in tables[name].items() if m != "source"}
+        assert published == expected, name
+        checked.add(name)
+    assert checked == set(tables), set(tables) - checked
