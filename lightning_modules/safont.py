@@ -11,10 +11,13 @@ self-attention block after its layer of the same width.
 
 Losses (§2.3): hinge adversarial (eqs. 6-7); pixel cross-entropy (eq. 5) — the generator's output is Tanh(a), so
 (Tanh(a) + 1)/2 = σ(2a) and eq. 5 is BCE-with-logits on 2a against the target in [0, 1], exactly and stably; edge
-loss (eq. 4) — Canny is not differentiable, so ``edge_loss=canny`` compares Canny *edge-strength* maps: kornia's
-Canny magnitude of each image kept on its own Canny edge pixels (the non-maximum-suppression/hysteresis selection
-carries no gradient; the magnitudes do), L1 between G(x)'s and y's. Alternatives: ``sobel`` (L1 of Sobel
-magnitudes everywhere), ``target_mask`` (L1 of pixels on y's Canny edges), ``none`` (the Fig. 5 ablation).
+loss (eq. 4) — Canny is not differentiable, so ``edge_loss=canny`` compares the two images' spatial gradients
+(x and y components) on the pixels either image's Canny keeps as edges (the selection carries no gradient; the
+gradients are linear in the image, so they do, also where G(x) is flat and y has a stroke edge: the case the
+loss exists for, "loses parts of strokes"). Alternatives: ``canny_strength`` (L1 of Canny edge-strength maps, each
+image's magnitude on its own edges: a missing stroke has no edges and a flat region's magnitude has zero
+gradient, so it gets none), ``sobel`` (L1 of Sobel magnitudes everywhere; zero gradient on flat regions too),
+``target_mask`` (L1 of pixels on y's Canny edges), ``none`` (the Fig. 5 ablation).
 Total G loss (eq. 8): L_GAN + λ1·L_edge + λ2·L_pix (+ λ_L1·L1 for the pix2pix / zi2zi baseline).
 ``GlyphReference`` scores trivial non-learned outputs (blank page, mean glyph, source copy) with the same metrics.
 """
@@ -47,7 +50,7 @@ from zoo.loggers import publish_figure
 log = logging.getLogger(__name__)
 ATTENTION = ("none", "f64", "f128", "f256", "f512")
 WIDTHS = (64, 128, 256, 512)
-EDGE_LOSSES = ("canny", "sobel", "target_mask", "none")
+EDGE_LOSSES = ("canny", "canny_strength", "sobel", "target_mask", "none")
 GENERATORS = ("safont", "unet")
 ADVERSARIAL = ("hinge", "bce")
 REFERENCES = ("blank", "mean_glyph", "source_copy")
@@ -152,6 +155,13 @@ def edge_loss(fake01: Tensor, real01: Tensor, mode: str) -> Tensor:
     import kornia
 
     if mode == "canny":
+        on_edges = (kornia.filters.canny(fake01.detach())[1] > 0) | (kornia.filters.canny(real01)[1] > 0)
+        mask = on_edges.to(fake01.dtype)[:, :, None]  # [B, 1, 1, H, W] over the (x, y) gradient components
+        difference = (
+            kornia.filters.spatial_gradient(fake01) - kornia.filters.spatial_gradient(real01).detach()
+        )
+        return (mask * difference.abs()).sum() / (2.0 * mask.sum()).clamp_min(1.0)
+    if mode == "canny_strength":
         return F.l1_loss(canny_strength(fake01), canny_strength(real01).detach())
     if mode == "sobel":
         return F.l1_loss(kornia.filters.sobel(fake01), kornia.filters.sobel(real01))

@@ -47,12 +47,32 @@ def test_canny_of_a_constant_image_is_empty_and_edge_losses_carry_gradients() ->
     assert float(canny_strength(torch.full((1, 1, 32, 32), 0.7)).abs().sum()) == 0.0
     target = torch.ones(1, 1, 32, 32)
     target[..., 8:24, 12:20] = 0.0  # a black stroke
-    for mode in ("canny", "sobel", "target_mask"):
+    for mode in ("canny", "canny_strength", "sobel", "target_mask"):
         fake = torch.rand(1, 1, 32, 32, requires_grad=True)
         loss = edge_loss(fake, target, mode)
         loss.backward()
         assert float(loss.detach()) > 0 and float(fake.grad.abs().sum()) > 0, mode
     assert float(edge_loss(torch.rand(1, 1, 8, 8), target[..., :8, :8], "none")) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("mode", "reaches_the_gap"),
+    [("canny", True), ("target_mask", True), ("canny_strength", False), ("sobel", False)],
+)
+def test_a_missing_half_stroke_gets_a_gradient_from_the_default_edge_loss(
+    mode: str, reaches_the_gap: bool
+) -> None:
+    """The output has the upper half of the target's stroke and blank paper below: only readings that compare
+    something linear in the image (gradients, pixels) can push ink into the gap (the random-noise test above has
+    edges everywhere and cannot see this)."""
+    target = torch.ones(1, 1, 32, 32)
+    target[..., 6:26, 12:20] = 0.0  # a black stroke
+    fake = target.clone()
+    fake[..., 16:26, 12:20] = 1.0  # its lower half is missing
+    fake.requires_grad_(True)
+    edge_loss(fake, target, mode).backward()
+    gap = fake.grad[..., 20:24, 10:22].abs().sum()  # well below the remaining half (kernels reach ~3 px)
+    assert (float(gap) > 1e-3) == reaches_the_gap, (mode, float(gap))
 
 
 def small_gan(**kwargs) -> FontGan:
