@@ -36,6 +36,7 @@ from torchmetrics.functional.image import structural_similarity_index_measure
 from lightning_modules.components.attention import SelfAttention
 from lightning_modules.components.base import SolverModule, ZooModule
 from lightning_modules.components.gan import (
+    APDR_BASES,
     apdr,
     bce_d_loss,
     bce_g_loss,
@@ -171,12 +172,14 @@ def edge_loss(fake01: Tensor, real01: Tensor, mode: str) -> Tensor:
     return fake01.new_zeros(())
 
 
-def log_glyph_scores(module: ZooModule, fake: Tensor, target: Tensor, stage: str, threshold: float) -> None:
+def log_glyph_scores(
+    module: ZooModule, fake: Tensor, target: Tensor, stage: str, threshold: float, relative_to: str
+) -> None:
     """Table 1's RMSE (0-255) and APDR plus SSIM, each a mean over the batch's glyphs (Lightning weights batches by
     size, so the epoch value is the mean over all glyphs)."""
     size = target.shape[0]
     module.log(f"{stage}/rmse", rmse_255(fake, target).mean(), batch_size=size)
-    module.log(f"{stage}/apdr", apdr(fake, target, threshold).mean(), batch_size=size)
+    module.log(f"{stage}/apdr", apdr(fake, target, threshold, relative_to).mean(), batch_size=size)
     module.log(
         f"{stage}/ssim", structural_similarity_index_measure(fake, target, data_range=1.0), batch_size=size
     )
@@ -203,6 +206,7 @@ class FontGan(ZooModule):
         lambda_l1: float = 0.0,
         adversarial_warmup_epochs: int = 0,
         apdr_threshold: float = 0.5,
+        apdr_relative_to: str = "ink",
         grid_size: int = 16,
         optimizer_g: Callable[..., torch.optim.Optimizer] | None = None,
         optimizer_d: Callable[..., torch.optim.Optimizer] | None = None,
@@ -212,6 +216,7 @@ class FontGan(ZooModule):
         check_choice(attention, ATTENTION, "model.attention")
         check_choice(adversarial, ADVERSARIAL, "model.adversarial")
         check_choice(edge_loss, EDGE_LOSSES, "model.edge_loss")
+        check_choice(apdr_relative_to, APDR_BASES, "model.apdr_relative_to")
         non_negative_int(adversarial_warmup_epochs, "model.adversarial_warmup_epochs")
         self.save_hyperparameters(logger=False, ignore=["optimizer_g", "optimizer_d"])
         self.automatic_optimization = False
@@ -284,7 +289,8 @@ class FontGan(ZooModule):
     def _score(self, batch: dict[str, Any], stage: str) -> Tensor:
         with torch.no_grad():
             _, fake = self.generate(batch["source"])
-        log_glyph_scores(self, fake, batch["target"], stage, self.hparams.apdr_threshold)
+        hp = self.hparams
+        log_glyph_scores(self, fake, batch["target"], stage, hp.apdr_threshold, hp.apdr_relative_to)
         return fake
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
@@ -317,9 +323,12 @@ class GlyphReference(SolverModule):
 
     solver_budget = "no training (reference)"
 
-    def __init__(self, reference: str = "mean_glyph", apdr_threshold: float = 0.5) -> None:
+    def __init__(
+        self, reference: str = "mean_glyph", apdr_threshold: float = 0.5, apdr_relative_to: str = "ink"
+    ) -> None:
         super().__init__()
         check_choice(reference, REFERENCES, "model.reference")
+        check_choice(apdr_relative_to, APDR_BASES, "model.apdr_relative_to")
         self.save_hyperparameters(logger=False)
         self.mean_glyph: Tensor | None = None
 
@@ -340,7 +349,8 @@ class GlyphReference(SolverModule):
 
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         fake = self.reference_glyphs(batch["source"])
-        log_glyph_scores(self, fake, batch["target"], "test", self.hparams.apdr_threshold)
+        hp = self.hparams
+        log_glyph_scores(self, fake, batch["target"], "test", hp.apdr_threshold, hp.apdr_relative_to)
 
 
 def glyph_grid(rows: list[Tensor]) -> Tensor:

@@ -23,3 +23,12 @@ def test_rmse_and_apdr_on_known_pairs() -> None:
     half = torch.zeros(1, 1, 2, 2)
     half[..., 0, :] = 1.0
     assert apdr(half, torch.zeros(1, 1, 2, 2)).tolist() == [0.5]
+    # relative to the ink: one stroke pixel of 16 missing is half of the ink gone, not 1/16 of the page
+    glyph = torch.ones(1, 1, 4, 4)
+    glyph[..., 0, :2] = 0.0
+    blank, missing_one = torch.ones_like(glyph), glyph.clone()
+    missing_one[..., 0, 1] = 1.0
+    assert apdr(missing_one, glyph).tolist() == [0.5] and apdr(
+        missing_one, glyph, relative_to="all"
+    ).tolist() == [1 / 16]
+    assert apdr(blank, glyph).tolist() == [1.0] and apdr(blank, blank).tolist() == [0.0]
