@@ -9,7 +9,8 @@ Characters: GB2312 level 1 (3,755 common hanzi, in GB2312 order), kept only wher
 code point is in the font's cmap and the rendered glyph is neither blank nor the font's missing-glyph box ("tofu").
 Glyphs are rendered grey, ``image_size``² (64), black on white, centred by their ink box and scaled by one factor per
 font so relative sizes stay as designed. ``train_size`` characters (2,000) train, chosen by a seeded permutation;
-the rest are the test set, ``val_size`` of which also serve as validation images. Rendered arrays are cached in
+``val_size`` more (64) validate (image grids, checkpoint choice: never test characters, so nothing is tuned on the
+test set), the rest are the test set. Rendered arrays are cached in
 ``cache_dir/fonts/`` keyed by the fonts' sha256, the character list and the renderer version, written atomically.
 """
 
@@ -174,18 +175,22 @@ def covered_characters(renderers: list[GlyphRenderer], chars: list[str]) -> list
     return [c for c in chars if all(r.covers(c) for r in renderers)]
 
 
-def split_characters(chars: list[str], train_size: int, seed: int) -> tuple[list[str], list[str]]:
-    """A seeded permutation: the first ``train_size`` train, the rest test (each kept in GB2312 order)."""
-    if train_size >= len(chars):
+def split_characters(
+    chars: list[str], train_size: int, seed: int, val_size: int = 0
+) -> tuple[list[str], list[str], list[str]]:
+    """A seeded permutation: the first ``train_size`` train, the next ``val_size`` validate, the rest test (each
+    kept in GB2312 order). Validation characters are never tested on and never trained on."""
+    if train_size + val_size >= len(chars):
         raise UserError(
-            f"train_size={train_size} leaves no test characters: only {len(chars)} are covered by both fonts",
-            where="data.train_size",
-            fix=f"use data.train_size < {len(chars)}",
+            f"train_size={train_size} + val_size={val_size} leaves no test characters: only {len(chars)} are "
+            "covered by both fonts",
+            where="data.train_size / data.val_size",
+            fix=f"use data.train_size + data.val_size < {len(chars)}",
         )
     order = torch.randperm(len(chars), generator=torch.Generator().manual_seed(seed)).tolist()
-    train = sorted(order[:train_size])
-    test = sorted(order[train_size:])
-    return [chars[i] for i in train], [chars[i] for i in test]
+    parts = order[:train_size], order[train_size : train_size + val_size], order[train_size + val_size :]
+    train, val, test = ([chars[i] for i in sorted(part)] for part in parts)
+    return train, val, test
 
 
 class GlyphPairs(Dataset):
@@ -204,7 +209,7 @@ class GlyphPairs(Dataset):
 
 
 class FontPairDataModule(pl.LightningDataModule):
-    """Source → target font glyph pairs; ``val_size`` test characters double as validation images."""
+    """Source → target font glyph pairs: ``train_size`` training, ``val_size`` validation, the rest test characters."""
 
     def __init__(
         self,
@@ -266,15 +271,14 @@ class FontPairDataModule(pl.LightningDataModule):
         if self.train_set is not None:
             return
         source, target, chars = self._load()
-        train, test = split_characters(chars, self.train_size, self.split_seed)
+        train, val, test = split_characters(chars, self.train_size, self.split_seed, self.val_size)
         position = {c: i for i, c in enumerate(chars)}
 
         def pairs(subset: list[str]) -> GlyphPairs:
             rows = [position[c] for c in subset]
             return GlyphPairs(source[rows], target[rows], subset)
 
-        self.train_set, self.test_set = pairs(train), pairs(test)
-        self.val_set = pairs(test[: self.val_size])
+        self.train_set, self.val_set, self.test_set = pairs(train), pairs(val), pairs(test)
 
     def _loader(self, dataset: GlyphPairs, shuffle: bool) -> DataLoader:
         return DataLoader(

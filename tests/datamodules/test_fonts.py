@@ -58,12 +58,14 @@ def test_rendered_glyphs_are_centred_ink_on_paper() -> None:
 
 def test_split_is_deterministic_disjoint_and_sized() -> None:
     chars = gb2312_level1()
-    train, test = split_characters(chars, 2000, seed=0)
-    assert (train, test) == split_characters(chars, 2000, seed=0)
-    assert len(train) == 2000 and len(test) == 1755 and not set(train) & set(test)
+    train, val, test = split_characters(chars, 2000, seed=0, val_size=64)
+    assert (train, val, test) == split_characters(chars, 2000, seed=0, val_size=64)
+    assert (len(train), len(val), len(test)) == (2000, 64, 1691)
+    assert not set(train) & set(test) and not set(val) & (set(train) | set(test))  # nothing tuned on test
     assert split_characters(chars, 2000, seed=1)[0] != train
+    assert split_characters(chars, 2000, seed=0)[0] == train  # validation does not change the training set
     with pytest.raises(UserError, match="train_size"):
-        split_characters(chars[:10], 10, seed=0)
+        split_characters(chars[:10], 8, seed=0, val_size=2)
 
 
 def test_missing_fonts_name_what_to_install(tmp_path: Path) -> None:
@@ -80,7 +82,8 @@ def test_datamodule_renders_pairs_and_reuses_its_cache(
 ) -> None:
     dm = FontPairDataModule(cache_dir=str(tmp_path), train_size=2000, val_size=8, batch_size=4)
     dm.setup("fit")
-    assert len(dm.train_set) == 2000 and len(dm.test_set) == 3755 - 2000 and len(dm.val_set) == 8
+    assert len(dm.train_set) == 2000 and len(dm.test_set) == 3755 - 2008 and len(dm.val_set) == 8
+    assert not set(dm.val_set.chars) & set(dm.test_set.chars)
     batch = next(iter(dm.train_dataloader()))
     assert batch["source"].shape == (4, 1, 64, 64) and 0 <= float(batch["source"].min()) <= 1
     assert not np.array_equal(dm.train_set.source.numpy(), dm.train_set.target.numpy())  # two styles
