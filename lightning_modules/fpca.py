@@ -25,7 +25,9 @@ The paper leaves these open; our readings (all config values, ``conf/model/fpca.
   paper's literal Y^k = X̂^{k−1} + δ(Y − Y^{k−1})), with σ̂_k = η√|σ̂² − mean((Y − Y^k)²)|.
 - σ̂: estimated from the noisy image (blind: the MAD of the top DCT band, ``components/noise_level.py``) unless
   ``noise_level=oracle``.
-- ``domain=spatial`` runs the same solver without the DCT: the paper's spatial-vs-frequency ablation.
+- ``domain``: ``dct`` (the matrix's 2-D DCT), ``patch_dct`` (each patch's 2-D DCT: a real spatial-frequency
+  reading for patch groups), ``spatial`` (no transform: the paper's spatial-vs-frequency ablation); see
+  ``transforms``.
 """
 
 from __future__ import annotations
@@ -39,13 +41,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lightning_modules.components.dct import dct2, idct2
+from lightning_modules.components.dct import dct2, dct_matrix, idct2
 from lightning_modules.components.denoising import DenoisingModule
 from lightning_modules.components.lowrank import weighted_svt, wnnm_weights
 from zoo.errors import UserError, check_choice, positive_int
 
 log = logging.getLogger(__name__)
-DOMAINS = ("dct", "spatial")
+DOMAINS = ("dct", "patch_dct", "spatial")
 WEIGHTS = ("wnnm", "constant")
 FEEDBACK = ("estimate", "previous_input")
 
@@ -54,9 +56,42 @@ def _identity(x: Tensor) -> Tensor:
     return x
 
 
+def _patch_dct_matrix(rows: int, like: Tensor) -> Tensor:
+    """D_p ⊗ D_p for matrices whose rows are the p² pixels of a p×p patch (row-major): each column's 2-D DCT."""
+    p = math.isqrt(rows)
+    if p * p != rows:
+        raise UserError(
+            f"domain=patch_dct transforms the p×p patches in the rows of a patch-group matrix; {rows} rows are "
+            "not a square number of pixels",
+            where="model.domain",
+            fix="model.grouping.mode=patch_groups with it, or model.domain=dct",
+        )
+    d = dct_matrix(p, like.dtype, like.device)
+    return torch.kron(d, d)
+
+
+def _patch_dct(y: Tensor) -> Tensor:
+    return _patch_dct_matrix(y.shape[-2], y) @ y
+
+
+def _patch_idct(c: Tensor) -> Tensor:
+    return _patch_dct_matrix(c.shape[-2], c).T @ c
+
+
 def transforms(domain: str) -> tuple[Callable[[Tensor], Tensor], Callable[[Tensor], Tensor]]:
-    """(forward, inverse) of the domain the low-rank problem is solved in."""
-    return (dct2, idct2) if domain == "dct" else (_identity, _identity)
+    """(forward, inverse) of the domain the low-rank problem is solved in.
+
+    ``dct``: the 2-D DCT of the whole matrix (for a patch-group matrix: along the raster-flattened pixels *and*
+    along the similarity-ranked patch index, which has no frequency meaning). ``patch_dct``: the 2-D DCT of each
+    patch, i.e. D_p ⊗ D_p on every column, the image's spatial frequencies as eqs. 4-6 define them.
+    ``spatial``: none. All are orthonormal, so singular values (hence the weights) are the same in each; what
+    differs is where the noise term's constant-magnitude prior ζ is applied.
+    """
+    if domain == "dct":
+        return dct2, idct2
+    if domain == "patch_dct":
+        return _patch_dct, _patch_idct
+    return _identity, _identity
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,18 @@ def test_bad_settings_are_clear_errors() -> None:
         Fpca(rho=0.5)
     with pytest.raises(UserError, match="model.domain"):
         Fpca(domain="wavelet")
+
+
+def test_patch_dct_is_each_patch_s_2d_dct_and_orthonormal() -> None:
+    from lightning_modules.components.dct import dct2
+    from lightning_modules.fpca import transforms
+
+    forward, inverse = transforms("patch_dct")
+    groups = torch.randn(3, 36, 70, dtype=torch.float64)  # 6×6 patches in the columns
+    coefficients = forward(groups)
+    per_patch = dct2(groups.transpose(1, 2).reshape(3, 70, 6, 6)).reshape(3, 70, 36).transpose(1, 2)
+    torch.testing.assert_close(coefficients, per_patch)
+    torch.testing.assert_close(inverse(coefficients), groups)
+    torch.testing.assert_close(torch.linalg.svdvals(coefficients), torch.linalg.svdvals(groups))
+    with pytest.raises(UserError, match="square number"):
+        forward(torch.randn(1, 35, 10))
