@@ -312,7 +312,9 @@ def test_wandb_gets_the_final_metrics_published_values_and_code_version(
         wandb.finish()
     record = read_json(tmp_path / "metrics.json")
     assert summary["final/test/acc"] == pytest.approx(record["metrics"]["test/acc"])
-    assert summary["published/test/acc"] == 88.6 and "published/test/macc" not in summary  # null: no number
+    # published in the metric's own scale (a fraction for "%" metrics), next to the measured fraction
+    assert summary["published/test/acc"] == pytest.approx(0.886) and "published/test/macc" not in summary
+    assert record["published"]["test/acc"] == pytest.approx(0.886) and record["metrics"]["test/acc"] <= 1.0
     assert set(config["git"]) == {"commit", "dirty"} and config["name"] == "pyramnet_k20_modelnet40"
 
 

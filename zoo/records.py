@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,22 @@ log = logging.getLogger(__name__)
 
 #: environment.json fields a record keeps (peak memory and the command line stay in the run folder)
 ENVIRONMENT_KEYS = ("git", "packages", "device", "python", "platform")
+
+
+def unit_scale(unit: str | None) -> float:
+    """Displayed value ÷ logged value. The one place units convert: "%" metrics are logged as fractions
+    (torchmetrics) and published (and shown in the tables) in percent."""
+    return 100.0 if unit == "%" else 1.0
+
+
+def published_values(paper_metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, float | None]:
+    """A record's published values in the scale its metrics are logged in, so that metrics.json and W&B put
+    like next to like (PyramNet's published 91.5 % next to a measured 0.91 read as 0.915)."""
+    values = {}
+    for metric, spec in paper_metrics.items():
+        published = spec.get("published")
+        values[metric] = None if published is None else float(published) / unit_scale(spec.get("unit"))
+    return values
 
 
 def record_id(run_dir: Path, log_dir: Path) -> str:

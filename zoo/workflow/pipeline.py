@@ -33,7 +33,7 @@ from zoo.config_checks import (
 )
 from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_json, atomic_write_text
-from zoo.records import compact_record, record_id, write_record
+from zoo.records import compact_record, published_values, record_id, write_record
 from zoo.targets import check_targets
 
 log = logging.getLogger("zoo")
@@ -380,7 +380,7 @@ def write_run_record(
         "checkpoint": ckpt,
         "wall_time_s": env["wall_time_s"],
         "metrics": metrics,
-        "published": {k: v.get("published") for k, v in (paper.get("metrics") or {}).items()},
+        "published": published_values(paper.get("metrics") or {}),
         "paper": {k: v for k, v in paper.items() if k != "metrics"},
     }
     atomic_write_json(run_dir / "metrics.json", record)
@@ -402,7 +402,7 @@ def _publish_to_wandb(loggers: list[Any], metrics: dict[str, float], cfg: DictCo
             paper = OmegaConf.to_container(cfg.get("paper") or {}, resolve=True)
             summary = {f"final/{k}": v for k, v in metrics.items()}
             summary.update(
-                {f"published/{k}": v.get("published") for k, v in (paper.get("metrics") or {}).items()}
+                {f"published/{k}": v for k, v in published_values(paper.get("metrics") or {}).items()}
             )
             logger.experiment.summary.update(summary)
             logger.experiment.config.update({"git": git_state(cfg.paths.root_dir)}, allow_val_change=True)

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from zoo.io import atomic_write_text
 from zoo.records import load_records as load_run_records
-from zoo.records import record_id
+from zoo.records import record_id, unit_scale
 from zoo.workflow.sweep_plot import job_value, load_sensitivity_sweeps
 from zoo.workflow.tables import load_comparisons, markdown_table, render_comparisons, variant
 
@@ -137,7 +137,7 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
             group = grouped.get(key, [])
             for metric, spec in metrics.items():
                 unit = spec.get("unit", "")
-                scale = 100.0 if unit == "%" else 1.0
+                scale = unit_scale(unit)
                 published = spec.get("published")
                 values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
                 seeds = sorted({r.get("seed") for r in group if metric in r["metrics"]}, key=str)
