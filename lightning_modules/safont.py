@@ -127,16 +127,37 @@ class SafontGenerator(nn.Module):
         return self.out(x)
 
 
-class PatchDiscriminator(nn.Module):
-    """pix2pix's conditional PatchGAN on (source, glyph) pairs → a map of real/fake logits (8×8 for 64² inputs)."""
+D_ATTENTION = ("middle", "follow")
 
-    def __init__(self, attention: str = "f512", kernel: str = "efficient") -> None:
+
+class PatchDiscriminator(nn.Module):
+    """pix2pix's conditional PatchGAN on (source, glyph) pairs → a map of real/fake logits (8×8 for 64² inputs).
+
+    §2.2 puts "an additional self-attention block in the middle of the discriminator": ``position="middle"``
+    (default) places it after the second of the four conv layers (width 128) whatever the generator's fN;
+    ``"follow"`` places it after the layer of the generator's width N. ``attention="none"`` has none.
+    ``spectral_norm`` wraps every conv (SAGAN pairs it with the two-time-scale learning rates the paper takes from
+    SAGAN; the paper does not mention it, so it is off by default).
+    """
+
+    def __init__(
+        self,
+        attention: str = "f512",
+        kernel: str = "efficient",
+        position: str = "middle",
+        spectral_norm: bool = False,
+    ) -> None:
         super().__init__()
+        check_choice(position, D_ATTENTION, "model.discriminator_attention")
+        at = "none" if attention == "none" else ("f128" if position == "middle" else attention)
         layers: list[nn.Module] = [nn.Conv2d(2, 64, 4, 2, 1), nn.LeakyReLU(0.2)]  # no norm on the first layer
-        layers.append(_attention_or_identity(64, attention, kernel))
+        layers.append(_attention_or_identity(64, at, kernel))
         for c_in, c_out, stride in ((64, 128, 2), (128, 256, 2), (256, 512, 1)):
-            layers += [conv_block(c_in, c_out, 4, stride), _attention_or_identity(c_out, attention, kernel)]
+            layers += [conv_block(c_in, c_out, 4, stride), _attention_or_identity(c_out, at, kernel)]
         layers.append(nn.Conv2d(512, 1, 4, 1, 1))
+        if spectral_norm:
+            for module in [m for m in nn.Sequential(*layers).modules() if isinstance(m, nn.Conv2d)]:
+                nn.utils.parametrizations.spectral_norm(module)
         self.net = nn.Sequential(*layers)
 
     def forward(self, source: Tensor, glyph: Tensor) -> Tensor:
@@ -207,6 +228,8 @@ class FontGan(ZooModule):
         adversarial_warmup_epochs: int = 0,
         apdr_threshold: float = 0.5,
         apdr_relative_to: str = "ink",
+        discriminator_attention: str = "middle",
+        spectral_norm: bool = False,
         grid_size: int = 16,
         optimizer_g: Callable[..., torch.optim.Optimizer] | None = None,
         optimizer_d: Callable[..., torch.optim.Optimizer] | None = None,
@@ -226,7 +249,9 @@ class FontGan(ZooModule):
             if generator == "safont"
             else UNetGenerator()
         )
-        self.discriminator = PatchDiscriminator(attention, attention_kernel)
+        self.discriminator = PatchDiscriminator(
+            attention, attention_kernel, discriminator_attention, bool(spectral_norm)
+        )
         self.d_loss, self.g_loss = (
             (hinge_d_loss, hinge_g_loss) if adversarial == "hinge" else (bce_d_loss, bce_g_loss)
         )

@@ -33,6 +33,20 @@ def test_generator_and_discriminator_shapes_for_every_attention_position(attenti
     assert discriminator(x, torch.tanh(y)).shape == (2, 1, 8, 8)
     blocks = sum(type(m).__name__ == "SelfAttention" for m in generator.modules())
     assert blocks == (0 if attention == "none" else 2)
+    in_d = [m.f.in_channels for m in discriminator.modules() if type(m).__name__ == "SelfAttention"]
+    assert in_d == ([] if attention == "none" else [128])  # "in the middle of the discriminator"
+    follow = PatchDiscriminator(attention, position="follow")
+    widths = [m.f.in_channels for m in follow.modules() if type(m).__name__ == "SelfAttention"]
+    assert widths == ([] if attention == "none" else [int(attention[1:])])
+
+
+def test_spectral_norm_wraps_every_discriminator_conv() -> None:
+    plain, normed = PatchDiscriminator(spectral_norm=False), PatchDiscriminator(spectral_norm=True)
+    convs = [m for m in normed.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(torch.nn.utils.parametrize.is_parametrized(m, "weight") for m in convs)
+    assert not any(torch.nn.utils.parametrize.is_parametrized(m) for m in plain.modules())
+    x = torch.rand(2, 1, 64, 64)
+    assert normed(x, x).shape == (2, 1, 8, 8)
 
 
 def test_pixel_loss_on_tanh_outputs_is_eq5_on_the_rescaled_image() -> None:
