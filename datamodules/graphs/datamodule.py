@@ -74,7 +74,7 @@ class GraphDataModule(pl.LightningDataModule):
         cache_dir: str,
         task: str = "clustering",
         hide_fraction: float = 0.5,
-        split_seed: int | None = None,
+        split_seed: int | None = 0,
         keep_connected: bool = False,
         verify_checksums: bool = True,
         samples: SamplesFactory | None = None,
