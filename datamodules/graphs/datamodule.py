@@ -92,6 +92,13 @@ class GraphDataModule(pl.LightningDataModule):
         self.spec = (
             user_graph_spec(edges_file, labels_file) if dataset == USER_GRAPH else dataset_spec(dataset)
         )
+        if dataset != USER_GRAPH and (edges_file or labels_file):
+            raise UserError(
+                f"data.edges_file / data.labels_file are set, but data.dataset={dataset} would load that dataset "
+                "and ignore them",
+                where="data.dataset",
+                fix="data.dataset=edgelist to use your files (or drop data.edges_file / data.labels_file)",
+            )
         if dataset == USER_GRAPH and task == "clustering" and not labels_file:
             raise UserError(
                 "clustering is scored against labels, and no labels file was given",

@@ -60,6 +60,8 @@ def test_bad_user_graphs_are_named(tmp_path: Path) -> None:
 
     with pytest.raises(UserError, match="data.edges_file"):
         make(edges_file=None)
+    with pytest.raises(UserError, match="data.dataset=edgelist to use your files"):  # never silently Cora
+        GraphDataModule("cora", str(tmp_path), str(tmp_path / "cache"), edges_file=str(edges))
     with pytest.raises(UserError, match="is not a file"):
         make(edges_file=str(tmp_path / "missing.txt"))
     with pytest.raises(UserError, match="data.labels_file"):

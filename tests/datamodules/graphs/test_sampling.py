@@ -342,6 +342,12 @@ def test_negatives_stay_uniform_when_the_walks_cover_most_of_the_graph(
     assert stat < critical
 
 
+def _pair_rows(pairs: dict, keep: torch.Tensor | None = None) -> list[tuple[int, int, int, float]]:
+    """(v, u, hops, relation) of the sampled pairs (those in ``keep`` only, if given), as Python tuples."""
+    columns = [pairs[key] if keep is None else pairs[key][keep] for key in ("v", "u", "hops", "relation")]
+    return list(zip(*(c.tolist() for c in columns), strict=True))
+
+
 def test_weighted_relation_on_a_forced_path() -> None:
     # directed path 0 -> 1 -> 2 -> 3 -> 4: every walk from v is forced, k = walk step
     w = [0.5, 0.9, 0.3, 0.7]
@@ -349,16 +355,7 @@ def test_weighted_relation_on_a_forced_path() -> None:
     alpha = 0.6
     pairs = learn_pairs(rowptr, col, 3, 6, alpha, generator=_gen(), weight=weight, weight_scale="none")
     pos = pairs["hops"] > 0
-    got = {
-        (a, b): (k, rel)
-        for a, b, k, rel in zip(
-            pairs["v"][pos].tolist(),
-            pairs["u"][pos].tolist(),
-            pairs["hops"][pos].tolist(),
-            pairs["relation"][pos].tolist(),
-            strict=True,
-        )
-    }
+    got = {(a, b): (k, rel) for a, b, k, rel in _pair_rows(pairs, pos)}
     assert set(got) == {(a, b) for a in range(5) for b in range(a + 1, 5)}
     for (a, b), (k, rel) in got.items():
         product = torch.tensor(w[a:b]).prod().item()
@@ -385,13 +382,7 @@ def test_weighted_relation_multiplies_the_walk_path_weights(karate: nx.Graph) ->
     sym = sym / weight.max()  # weights above 1 are scaled by the largest
     pos = pairs["hops"] > 0
     longer_first_visits = 0
-    for a, b, k, rel in zip(
-        pairs["v"][pos].tolist(),
-        pairs["u"][pos].tolist(),
-        pairs["hops"][pos].tolist(),
-        pairs["relation"][pos].tolist(),
-        strict=True,
-    ):
+    for a, b, k, rel in _pair_rows(pairs, pos):
         step, row = visits[a][b]
         path = walks[row, : step + 1].tolist()
         product = 1.0
@@ -414,11 +405,7 @@ def test_weights_above_one_are_scaled_or_refused() -> None:
     for scale in ("max", "vertex"):
         pairs = learn_pairs(rowptr, col, 200, 3, 0.8, generator=_gen(), weight=weight, weight_scale=scale)
         assert float(pairs["relation"].min()) >= 0.0 and float(pairs["relation"].max()) <= 1.0
-    one = {
-        (a, b): rel
-        for a, b, k, rel in zip(*(pairs[key].tolist() for key in ("v", "u", "hops", "relation")), strict=True)
-        if k == 1
-    }
+    one = {(a, b): rel for a, b, k, rel in _pair_rows(pairs) if k == 1}
     # "vertex": w(v, u) over the heaviest edge leaving v
     assert one[(0, 1)] == pytest.approx(1.0) and one[(0, 2)] == pytest.approx(3.0 / 30.0)
     assert one[(2, 3)] == pytest.approx(1.0) and one[(2, 0)] == pytest.approx(3.0 / 25.0)
