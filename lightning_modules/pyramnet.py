@@ -15,9 +15,10 @@ Interpretation choices (each is a constructor option; the alternatives are noted
     branch takes one, the stem output (32 channels), concatenated after GEM2 (``shortcut=False`` drops it).
   * Dropout with keep ratio 0.65 "on the last fully connected layer" = ``Dropout(0.35)`` before the final
     Linear only; every other layer has BatchNorm + ReLU (§3.4), the final Linear has neither.
-  * Both GEMs share ``gem_k``/``gem_similarity``/``gem_absolute``/``gem_include_self``; ``gem_k=None`` gives
-    ``ceil(C/4)`` per GEM (8 for GEM1's 32 channels, 136 for GEM2's 544), Table 4's best setting.
-  * PAN and GEM details (image layout, square vs feature kernels, covariance reading) are in ``point_ops``.
+  * Both GEMs share the ``gem_*`` options; ``gem_k=None`` gives ``ceil(C/4)`` per GEM (8 for GEM1's 32
+    channels, 136 for GEM2's 544), Table 4's best setting.
+  * GEM details (projection, covariance reading, neighbour weighting) are in ``point_ops``; PAN's two readings
+    (Li et al.'s Feature Pyramid Attention, the default, and parallel strided branches) in ``pyramid_attention``.
 Table 1's ablation rows: Baseline = ``use_gem=False, use_pan=False``; Baseline+PAN; Baseline+GEM;
 PyramNet = both.
 Channel counts are derived from the flags, so every combination builds.
@@ -30,12 +31,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lightning_modules.components.point_ops import (
-    FullyConnectedHead,
-    GraphEmbeddingModule,
-    PyramidAttentionNetwork,
-    SharedMLP,
-)
+from lightning_modules.components.point_ops import FullyConnectedHead, GraphEmbeddingModule, SharedMLP
+from lightning_modules.components.pyramid_attention import build_pyramid_attention
 from zoo.errors import UserError
 
 
@@ -58,10 +55,14 @@ class PyramNet(nn.Module):
         gem_similarity: str = "covariance",
         gem_absolute: bool = False,
         gem_include_self: bool = False,
+        gem_projection_factor: float | None = None,
+        gem_weighting: str = "mean",
+        pan_variant: str = "fpa",
         pan_out_channels: int = 32,
         pan_kernel_sizes: Sequence[int] = (1, 3, 5, 7),
         pan_stride: int = 2,
         pan_kernel_shape: str = "square",
+        pan_pyramid_channels: int = 8,
         shortcut: bool = True,
     ) -> None:
         super().__init__()
@@ -78,20 +79,38 @@ class PyramNet(nn.Module):
 
         self.stem = SharedMLP(self.in_features, stem_channels)
         gem_kwargs = dict(
-            k=gem_k, similarity=gem_similarity, absolute=gem_absolute, include_self=gem_include_self
+            k=gem_k,
+            similarity=gem_similarity,
+            absolute=gem_absolute,
+            include_self=gem_include_self,
+            projection_factor=gem_projection_factor,
+            weighting=gem_weighting,
         )
-        self.gem1 = GraphEmbeddingModule(**gem_kwargs) if self.use_gem else nn.Identity()
+        self.gem1 = (
+            GraphEmbeddingModule(in_channels=self.stem.out_channels, **gem_kwargs)
+            if self.use_gem
+            else nn.Identity()
+        )
         gem1_out = self.stem.out_channels * (2 if self.use_gem else 1)
 
         self.top = SharedMLP(gem1_out, mid_channels)
         self.pan = (
-            PyramidAttentionNetwork(pan_out_channels, tuple(pan_kernel_sizes), pan_stride, pan_kernel_shape)
+            build_pyramid_attention(
+                pan_variant,
+                pan_out_channels,
+                tuple(pan_kernel_sizes),
+                pan_stride,
+                pan_kernel_shape,
+                pan_pyramid_channels,
+            )
             if self.use_pan
             else None
         )
         branches_out = self.top.out_channels + (self.pan.out_channels if self.pan is not None else 0)
 
-        self.gem2 = GraphEmbeddingModule(**gem_kwargs) if self.use_gem else nn.Identity()
+        self.gem2 = (
+            GraphEmbeddingModule(in_channels=branches_out, **gem_kwargs) if self.use_gem else nn.Identity()
+        )
         gem2_out = branches_out * (2 if self.use_gem else 1)
         head_in = gem2_out + (self.stem.out_channels if self.shortcut else 0)
 

@@ -1,4 +1,6 @@
-"""Point-cloud building blocks: shared per-point MLPs, PyramNet's GEM and PAN, and a fully connected head.
+"""Point-cloud building blocks: shared per-point MLPs, PyramNet's GEM, a fully connected head.
+
+PyramNet's PAN lives in ``pyramid_attention``.
 
 Layout is channels-first throughout: features are ``[B, C, N]`` (batch, channels, points), so per-point
 layers are ``Conv1d(kernel_size=1)`` and every block can be chained without transposes.
@@ -19,7 +21,7 @@ from torch import nn
 from zoo.errors import UserError, check_choice
 
 SIMILARITIES = ("covariance", "correlation", "euclidean")
-KERNEL_SHAPES = ("square", "feature")
+WEIGHTINGS = ("mean", "similarity")
 
 
 def _channels(values: Sequence[int], name: str, where: str) -> tuple[int, ...]:
@@ -87,25 +89,32 @@ class FullyConnectedHead(nn.Sequential):
 
 
 class GraphEmbeddingModule(nn.Module):
-    """GEM (§3.2, eqs. 1-2, Fig. 3): append to each point the mean features of its k most similar points.
+    """GEM (§3.2, eqs. 1-2, Fig. 3): append to each point the pooled features of its k most similar points.
 
-    ``x [B, C, N] -> [B, 2C, N]`` = concat(x, mean of the top-k neighbours' features). Parameter-free.
+    ``x [B, C, N] -> [B, 2C, N]`` = concat(x, pooled features of the top-k neighbours).
 
     Readings of the paper:
-      * eq. 1 centres each *point* by the mean of its own C attributes, and eq. 2's expectation runs over the
-        attributes, so ``S = Xc^T Xc / C`` (``N x N`` per sample): a covariance between points (``similarity=
+      * "We project the features of each point into high dimensional space. Afterwards, we use a covariance
+        matrix": with ``projection_factor=r`` a learnable per-point layer (1 x 1 conv + BN + ReLU, §3.4's layer)
+        maps the C features to ``ceil(r C)`` before the similarity; ``None`` ranks the raw features. The
+        projected features only rank and weight the neighbours: the pooled features are the input's, so the
+        output stays 2C wide (Fig. 3: "N x 1 x F" in, "N x 1 x 2F" out).
+      * eq. 1 centres each *point* by the mean of its own attributes, and eq. 2's expectation runs over the
+        attributes, so ``S = Xc^T Xc / D`` (``N x N`` per sample): a covariance between points (``similarity=
         "covariance"``). ``"correlation"`` additionally L2-normalises each centred point (Pearson correlation;
         its top-k equals Euclidean kNN of the normalised vectors); ``"euclidean"`` ranks by negative squared
-        distance of the raw features (DGCNN-style kNN).
+        distance (DGCNN-style kNN).
       * "the strongest correlation" is read as the largest signed value; ``absolute=True`` ranks by ``|S|``
         so that strongly anti-correlated points count too.
       * "with the remaining N-1 points" excludes the point itself (``include_self=False``).
-      * "N x k x F ... global average pooling" averages the k gathered neighbours (not over features), giving
-        ``N x F``, concatenated with the input to ``N x 2F``.
+      * "N x k x F ... global average pooling": ``weighting="mean"`` averages the k neighbours (giving
+        ``N x F``); ``"similarity"`` weights them by the softmax of their similarity values, the values the
+        adjacency similarity matrix M_AS keeps ("retain the top k term ... as the new attribute"). Only the
+        similarity weighting passes a gradient to the ranking features, so a projection requires it.
       * k defaults to ``ceil(C/4)`` of the GEM's input channels (§4.3, Table 4's best row); an int fixes it.
-    The mean over neighbours is computed as ``X @ W^T`` with a selection matrix W (1/k at the top-k entries):
-    exact, differentiable w.r.t. X, O(N^2) memory instead of the O(N k C) of an explicit gather (~300 MB per
-    sample for C=544, k=136, N=1024). Top-k selection itself is not differentiable, as in the paper.
+    Pooling is computed as ``X @ W^T`` with a selection matrix W (the weights at the top-k entries, 0 elsewhere):
+    exact, differentiable, O(N^2) memory instead of the O(N k C) of an explicit gather (~300 MB per sample for
+    C=544, k=136, N=1024). The top-k selection itself is not differentiable, as in the paper.
     """
 
     def __init__(
@@ -114,6 +123,10 @@ class GraphEmbeddingModule(nn.Module):
         similarity: str = "covariance",
         absolute: bool = False,
         include_self: bool = False,
+        *,
+        in_channels: int | None = None,
+        projection_factor: float | None = None,
+        weighting: str = "mean",
     ) -> None:
         super().__init__()
         if k is not None and int(k) < 1:
@@ -123,6 +136,7 @@ class GraphEmbeddingModule(nn.Module):
                 fix="set model.net.gem_k to null (ceil(C/4)) or e.g. 20",
             )
         check_choice(similarity, SIMILARITIES, "model.net.gem_similarity", "GEM similarity")
+        check_choice(weighting, WEIGHTINGS, "model.net.gem_weighting", "GEM weighting")
         if absolute and similarity == "euclidean":
             # |negative distance| would rank the *farthest* points first: certainly not what the user wants.
             raise UserError(
@@ -130,15 +144,35 @@ class GraphEmbeddingModule(nn.Module):
                 where="model.net.gem_absolute",
                 fix="set model.net.gem_absolute=false or use gem_similarity=covariance",
             )
+        self.projection: SharedMLP | None = None
+        if projection_factor is not None:
+            if float(projection_factor) <= 0 or in_channels is None:
+                raise UserError(
+                    f"GEM projection_factor must be a positive number (and the GEM's input width known), got "
+                    f"{projection_factor}",
+                    where="model.net.gem_projection_factor",
+                    fix="set model.net.gem_projection_factor to null (no projection) or e.g. 2",
+                )
+            if weighting == "mean":
+                raise UserError(
+                    "a GEM projection with weighting=mean would never be trained: the top-k choice passes no "
+                    "gradient, so the projection would stay at its random initialisation",
+                    where="model.net.gem_projection_factor / model.net.gem_weighting",
+                    fix="set model.net.gem_weighting=similarity, or model.net.gem_projection_factor=null",
+                )
+            width = math.ceil(float(projection_factor) * int(in_channels))
+            self.projection = SharedMLP(int(in_channels), (width,))
         self.k = None if k is None else int(k)
         self.similarity = similarity
         self.absolute = bool(absolute)
         self.include_self = bool(include_self)
+        self.weighting = weighting
 
     def extra_repr(self) -> str:
         k = "ceil(C/4)" if self.k is None else self.k
         return (
-            f"k={k}, similarity={self.similarity}, absolute={self.absolute}, include_self={self.include_self}"
+            f"k={k}, similarity={self.similarity}, absolute={self.absolute}, include_self={self.include_self}, "
+            f"weighting={self.weighting}"
         )
 
     def resolve_k(self, channels: int) -> int:
@@ -146,7 +180,9 @@ class GraphEmbeddingModule(nn.Module):
         return self.k if self.k is not None else math.ceil(channels / 4)
 
     def similarity_matrix(self, x: torch.Tensor) -> torch.Tensor:
-        """Pairwise scores ``[B, N, N]`` (larger = more similar) before |.| and self-masking."""
+        """Pairwise scores ``[B, N, N]`` (larger = more similar) of the (projected) features, before |.|."""
+        if self.projection is not None:
+            x = self.projection(x)
         if self.similarity == "euclidean":
             inner = torch.bmm(x.transpose(1, 2), x)  # [B, N, N]
             sq = x.pow(2).sum(dim=1)  # [B, N]
@@ -157,8 +193,8 @@ class GraphEmbeddingModule(nn.Module):
             return torch.bmm(xc.transpose(1, 2), xc)
         return torch.bmm(xc.transpose(1, 2), xc) / x.shape[1]  # eq. 2: mean over attributes
 
-    def neighbours(self, x: torch.Tensor) -> torch.Tensor:
-        """Indices ``[B, N, k]`` of each point's top-k neighbours, most similar first (no gradient)."""
+    def top_k(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores and indices ``[B, N, k]`` of each point's top-k neighbours, most similar first."""
         channels, n = x.shape[1], x.shape[2]
         k = self.resolve_k(channels)
         available = n if self.include_self else n - 1
@@ -169,90 +205,26 @@ class GraphEmbeddingModule(nn.Module):
                 where="model.net.gem_k",
                 fix=f"lower model.net.gem_k to at most {available} or use more points per cloud",
             )
-        with torch.no_grad():
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.weighting == "similarity"):
             scores = self.similarity_matrix(x)
             if self.absolute:
                 scores = scores.abs()
             if not self.include_self:
-                scores.diagonal(dim1=1, dim2=2).fill_(float("-inf"))
-            return scores.topk(k, dim=-1).indices
+                eye = torch.eye(n, dtype=torch.bool, device=x.device)
+                scores = scores.masked_fill(eye, float("-inf"))
+            top = scores.topk(k, dim=-1)
+        return top.values, top.indices
+
+    def neighbours(self, x: torch.Tensor) -> torch.Tensor:
+        """Indices ``[B, N, k]`` of each point's top-k neighbours, most similar first."""
+        return self.top_k(x)[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        idx = self.neighbours(x)
-        with torch.no_grad():
-            b, n, k = idx.shape
-            weights = x.new_zeros(b, n, n).scatter_(-1, idx, 1.0 / k)  # W[b, i, j] = 1/k if j in kNN(i)
-        neighbour_mean = torch.bmm(x, weights.transpose(1, 2))  # [B, C, N]: sum_j x[:, c, j] W[i, j]
-        return torch.cat([x, neighbour_mean], dim=1)
-
-
-class PyramidAttentionNetwork(nn.Module):
-    """PAN (§3.3, Fig. 2): multi-kernel downsampling pyramid over the ``N x C`` map, upsampled and pooled.
-
-    ``x [B, C, N] -> [B, out_channels, N]``.
-
-    Reading of the paper (Fig. 2: "N x 64" in, "N x 64 x 32" out, then GAP to "N x 1 x 32"): the feature map
-    is a one-channel image with height N (points) and width C (features). Each of ``len(kernel_sizes)``
-    parallel branches is ``Conv2d(1, out/branches, kernel, stride, padding=kernel//2) + BN2d + ReLU``
-    (downsampling), bilinearly upsampled back to ``(N, C)``; the branches are concatenated to
-    ``[B, out, N, C]`` and averaged over the feature axis C (the GAP) to ``[B, out, N]``.
-
-    ``kernel_shape="square"`` (k x k, stride on both axes) mixes features of *adjacent points* as the paper
-    says ("the features of adjacent points ... can be fused"); since point order is arbitrary this is not
-    permutation-equivariant. ``"feature"`` uses 1 x k kernels with stride only along the feature axis, so each
-    point is processed alone and the block is permutation-equivariant.
-    Upsampling uses ``align_corners=False`` (half-pixel centres); TF 1.x ``resize_bilinear`` used a slightly
-    different grid by default, which only shifts the interpolation by half a cell.
-    """
-
-    def __init__(
-        self,
-        out_channels: int = 32,
-        kernel_sizes: Sequence[int] = (1, 3, 5, 7),
-        stride: int = 2,
-        kernel_shape: str = "square",
-    ) -> None:
-        super().__init__()
-        kernels = _channels(kernel_sizes, "PAN kernel sizes", "model.net.pan_kernel_sizes")
-        if int(out_channels) < 1 or int(out_channels) % len(kernels):
-            raise UserError(
-                f"PAN out_channels={out_channels} must be a positive multiple of the {len(kernels)} branches "
-                f"(kernel sizes {list(kernels)})",
-                where="model.net.pan_out_channels",
-                fix=f"use a multiple of {len(kernels)} (paper: 32) or change model.net.pan_kernel_sizes",
-            )
-        check_choice(kernel_shape, KERNEL_SHAPES, "model.net.pan_kernel_shape", "PAN kernel_shape")
-        if int(stride) < 1:
-            raise UserError(
-                f"PAN stride must be >= 1, got {stride}",
-                where="model.net.pan_stride",
-                fix="use 2 (the paper downsamples) or 1",
-            )
-        self.out_channels = int(out_channels)
-        self.kernel_sizes = kernels
-        self.stride = int(stride)
-        self.kernel_shape = kernel_shape
-        per_branch = self.out_channels // len(kernels)
-        self.branches = nn.ModuleList(self._branch(k, per_branch) for k in kernels)
-
-    def _branch(self, kernel: int, channels: int) -> nn.Sequential:
-        """One pyramid level: strided conv on the (points x features) image, BN, ReLU."""
-        if self.kernel_shape == "square":
-            size, stride, pad = (kernel, kernel), (self.stride, self.stride), (kernel // 2, kernel // 2)
-        else:  # "feature": never look across points, so point order cannot matter
-            size, stride, pad = (1, kernel), (1, self.stride), (0, kernel // 2)
-        return nn.Sequential(
-            nn.Conv2d(1, channels, size, stride=stride, padding=pad, bias=False),
-            nn.BatchNorm2d(channels),
-            nn.ReLU(inplace=True),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c = x.shape[2], x.shape[1]
-        image = x.transpose(1, 2).unsqueeze(1)  # [B, 1, N, C]: height = points, width = features
-        # Same-size bilinear resize along N is the identity, so "feature" kernels stay per-point.
-        levels = [
-            F.interpolate(branch(image), size=(n, c), mode="bilinear", align_corners=False)
-            for branch in self.branches
-        ]
-        return torch.cat(levels, dim=1).mean(dim=3)  # GAP over the feature axis -> [B, out, N]
+        scores, idx = self.top_k(x)
+        if self.weighting == "similarity":
+            weights = scores.softmax(dim=-1)  # M_AS's values as pooling weights; gradient reaches the ranking
+        else:
+            weights = torch.full_like(scores, 1.0 / idx.shape[-1]).detach()
+        selection = x.new_zeros(x.shape[0], x.shape[2], x.shape[2]).scatter(-1, idx, weights)  # W[b, i, j]
+        pooled = torch.bmm(x, selection.transpose(1, 2))  # [B, C, N]: sum_j x[:, c, j] W[i, j]
+        return torch.cat([x, pooled], dim=1)

@@ -1,16 +1,11 @@
-"""GEM, PAN and SharedMLP against brute-force references and the symmetries they should (not) have."""
+"""GEM and SharedMLP against brute-force references and the symmetries they should (not) have."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from lightning_modules.components.point_ops import (
-    FullyConnectedHead,
-    GraphEmbeddingModule,
-    PyramidAttentionNetwork,
-    SharedMLP,
-)
+from lightning_modules.components.point_ops import FullyConnectedHead, GraphEmbeddingModule, SharedMLP
 from zoo.errors import UserError
 
 
@@ -114,11 +109,21 @@ def test_gem_excludes_self_by_default_and_includes_it_on_request() -> None:
     assert torch.equal(first, own.expand(2, 12, 1))
 
 
-@pytest.mark.parametrize("similarity", ["covariance", "correlation", "euclidean"])
-def test_gem_is_permutation_equivariant(similarity: str) -> None:
+@pytest.mark.parametrize(
+    ("similarity", "projection"),
+    [("covariance", None), ("correlation", None), ("euclidean", None), ("covariance", 2)],
+)
+def test_gem_is_permutation_equivariant(similarity: str, projection: int | None) -> None:
     x = _points(2, 7, 15, seed=3)
     perm = torch.randperm(15, generator=torch.Generator().manual_seed(0))
-    gem = GraphEmbeddingModule(k=4, similarity=similarity)
+    gem = GraphEmbeddingModule(
+        k=4,
+        similarity=similarity,
+        in_channels=7,
+        projection_factor=projection,
+        weighting="mean" if projection is None else "similarity",
+    )
+    gem = gem.double().eval()
     torch.testing.assert_close(gem(x[:, :, perm]), gem(x)[:, :, perm])
 
 
@@ -143,7 +148,8 @@ def test_gem_raises_user_error_when_k_exceeds_neighbours() -> None:
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"k": 0}, {"similarity": "cosine"}, {"similarity": "euclidean", "absolute": True}]
+    "kwargs",
+    [{"k": 0}, {"similarity": "cosine"}, {"similarity": "euclidean", "absolute": True}, {"weighting": "max"}],
 )
 def test_gem_rejects_bad_options(kwargs: dict) -> None:
     with pytest.raises(UserError):
@@ -162,40 +168,47 @@ def test_gem_gradient_flows_through_neighbour_mean() -> None:
     torch.testing.assert_close(x.grad, expected.unsqueeze(1).expand(2, 6, 10))
 
 
-def test_pan_output_shape_and_branch_layout() -> None:
-    pan = PyramidAttentionNetwork(out_channels=8, kernel_sizes=(1, 3, 5, 7), stride=2)
-    assert pan(torch.randn(2, 16, 21)).shape == (2, 8, 21)  # odd sizes: upsampling restores N exactly
-    assert [b[0].kernel_size for b in pan.branches] == [(1, 1), (3, 3), (5, 5), (7, 7)]
-    assert all(b[0].out_channels == 2 for b in pan.branches)
-    feature = PyramidAttentionNetwork(out_channels=6, kernel_sizes=[3, 5], kernel_shape="feature")
-    assert [b[0].kernel_size for b in feature.branches] == [(1, 3), (1, 5)]
-    assert feature(torch.randn(2, 10, 9)).shape == (2, 6, 9)
+def test_gem_similarity_weighting_uses_the_softmax_of_the_kept_scores() -> None:
+    x = _points(2, 6, 12, seed=4)
+    gem = GraphEmbeddingModule(k=4, weighting="similarity").double()
+    score = _reference_score(x, "covariance") - torch.diag_embed(
+        torch.full((2, 12), float("inf"), dtype=x.dtype)
+    )
+    top = score.topk(4, dim=-1)
+    weights = top.values.softmax(dim=-1)  # [B, N, k]
+    feats = x.transpose(1, 2)
+    gathered = torch.stack([feats[s][top.indices[s]] for s in range(2)])  # [B, N, k, C]
+    expected = (gathered * weights.unsqueeze(-1)).sum(dim=2).transpose(1, 2)
+    torch.testing.assert_close(gem(x)[:, 6:], expected)
+    mean = GraphEmbeddingModule(k=4).double()(x)[:, 6:]
+    assert (mean - expected).abs().max() > 1e-3  # the two readings differ on the same neighbours
 
 
-def _permutation_gap(kernel_shape: str) -> float:
+def test_gem_projection_is_trained_through_the_similarity_weights() -> None:
     torch.manual_seed(0)
-    pan = PyramidAttentionNetwork(out_channels=8, kernel_shape=kernel_shape).double().eval()
-    x = _points(2, 16, 24, seed=5)
-    perm = torch.randperm(24, generator=torch.Generator().manual_seed(1))
-    return (pan(x[:, :, perm]) - pan(x)[:, :, perm]).abs().max().item()
+    gem = GraphEmbeddingModule(k=3, in_channels=6, projection_factor=2, weighting="similarity").double()
+    assert gem.projection is not None and gem.projection.out_channels == 12
+    x = _points(2, 6, 10, seed=2)
+    gem(x)[:, 6:].pow(2).sum().backward()
+    grads = [p.grad for p in gem.projection.parameters()]
+    assert all(g is not None and g.abs().sum() > 0 for g in grads)
+    # the projection only ranks and weights: the pooled features are still the input's (output 2C wide)
+    assert gem(x).shape == (2, 12, 10)
 
 
-def test_pan_feature_kernels_are_permutation_equivariant() -> None:
-    assert _permutation_gap("feature") < 1e-12
+def test_gem_projection_changes_which_neighbours_are_chosen() -> None:
+    torch.manual_seed(0)
+    x = _points(2, 6, 16, seed=3)
+    plain = GraphEmbeddingModule(k=4, weighting="similarity").double().eval()
+    projected = GraphEmbeddingModule(k=4, in_channels=6, projection_factor=2, weighting="similarity")
+    assert not torch.equal(plain.neighbours(x), projected.double().eval().neighbours(x))
 
 
-def test_pan_square_kernels_are_not_permutation_equivariant() -> None:
-    # k x k kernels (and the stride along N) mix each point with its neighbours *in storage order*, which is
-    # arbitrary for a point cloud: reordering the points changes every point's output.
-    assert _permutation_gap("square") > 1e-3
-
-
-@pytest.mark.parametrize(
-    "kwargs", [{"out_channels": 30}, {"out_channels": 0}, {"kernel_shape": "round"}, {"stride": 0}]
-)
-def test_pan_rejects_bad_options(kwargs: dict) -> None:
-    with pytest.raises(UserError):
-        PyramidAttentionNetwork(**kwargs)
+def test_gem_projection_without_similarity_weighting_is_refused() -> None:
+    with pytest.raises(UserError, match="never be trained"):
+        GraphEmbeddingModule(in_channels=6, projection_factor=2)
+    with pytest.raises(UserError, match="projection_factor"):
+        GraphEmbeddingModule(projection_factor=2, weighting="similarity")  # input width unknown
 
 
 def test_shared_mlp_and_head_layers() -> None:
