@@ -13,7 +13,6 @@ Readings the paper leaves open are options (``OnlineConfig``); the defaults are 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -66,7 +65,6 @@ class SiamFCTracker(nn.Module):
         backbone: nn.Module,
         inference: InferenceConfig | None = None,
         online: OnlineConfig | None = None,
-        optimizer_factory: Callable[..., torch.optim.Optimizer] | None = None,
     ) -> None:
         super().__init__()
         self.backbone = backbone
@@ -77,13 +75,6 @@ class SiamFCTracker(nn.Module):
             self.online.confidence_on, ("normalised", "raw"), "model.online.confidence_on", "JCPP input"
         )
         ops.normalise_map(torch.zeros(1, 2, 2), self.online.normalisation)  # validates the name early
-        if self.online.enabled and optimizer_factory is None:
-            raise UserError(
-                "online training needs an optimiser",
-                where="model.optimizer",
-                fix="set model.optimizer (the paper: SGD, momentum 0.9) or model.online.enabled=false",
-            )
-        self.optimizer_factory = optimizer_factory
         self.optimizer: torch.optim.Optimizer | None = None
         self.scales = ops.scale_factors(self.cfg.scale_num, self.cfg.scale_step)
         self.stats = {"frames": 0, "updates": 0, "steps": 0}
@@ -109,8 +100,18 @@ class SiamFCTracker(nn.Module):
 
     # -- tracking -----------------------------------------------------------------------------------------
     @torch.no_grad()
-    def initialise(self, frame: torch.Tensor, box: torch.Tensor) -> None:
-        """Store the exemplar crop of the first frame and its template score map R_t; reset the optimiser."""
+    def initialise(
+        self, frame: torch.Tensor, box: torch.Tensor, optimizer: torch.optim.Optimizer | None = None
+    ) -> None:
+        """Store the exemplar crop of the first frame and its template score map R_t; ``optimizer`` (fresh per
+        sequence, over the parameters online training adapts) is required when online training is on."""
+        if self.online.enabled and optimizer is None:
+            raise UserError(
+                "online training needs an optimiser",
+                where="model.optimizer",
+                fix="set model.optimizer (the paper: SGD, momentum 0.9) or model.online.enabled=false",
+            )
+        self.optimizer = optimizer
         self.center, self.size = box[:2].clone().float(), box[2:].clone().float()
         self.exemplar_side = ops.context_size(self.size, self.cfg.context)
         self.min_side, self.max_side = 0.2 * self.exemplar_side, 5.0 * self.exemplar_side
@@ -122,10 +123,6 @@ class SiamFCTracker(nn.Module):
         self.template = self._map(response)  # R_t: the first frame's score map
         response_size = response.shape[-1] * self.cfg.upsample
         self.window = ops.hann_window(response_size).to(frame)
-        if self.online.enabled:
-            self.optimizer = self.optimizer_factory(
-                params=[p for p in self.backbone.parameters() if p.requires_grad]
-            )
 
     def _search(
         self, frame: torch.Tensor, center: torch.Tensor, exemplar_sides: torch.Tensor

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 import torch
 
@@ -22,8 +20,11 @@ def _texture(seed: int = 0) -> torch.Tensor:
 def _tracker(online: OnlineConfig, inference: InferenceConfig | None = None) -> SiamFCTracker:
     torch.manual_seed(0)
     backbone = build_siamfc_backbone("siamfc_alexnet").eval()
-    sgd = partial(torch.optim.SGD, lr=1e-2, momentum=0.9)
-    return SiamFCTracker(backbone, inference, online=online, optimizer_factory=sgd)
+    return SiamFCTracker(backbone, inference, online=online)
+
+
+def _sgd(tracker: SiamFCTracker) -> torch.optim.Optimizer:
+    return torch.optim.SGD(tracker.backbone.parameters(), lr=1e-2, momentum=0.9)
 
 
 @pytest.mark.parametrize("shift", [(0, 0), (9, -6), (-14, 4)])
@@ -48,11 +49,11 @@ def test_online_training_runs_only_above_the_confidence_threshold() -> None:
     box = torch.tensor([150.0, 110.0, 36.0, 36.0])
     never = _tracker(OnlineConfig(confidence_threshold=1.0, zero_loss_threshold=0.0))
     before = _parameters(never)
-    never.initialise(frame, box)
+    never.initialise(frame, box, _sgd(never))
     never.track(moved)
     assert torch.equal(_parameters(never), before) and never.stats["updates"] == 0
     always = _tracker(OnlineConfig(confidence_threshold=0.0, zero_loss_threshold=0.0, iterations=2))
-    always.initialise(frame, box)
+    always.initialise(frame, box, _sgd(always))
     template = always.template.clone()
     always.track(moved)
     assert always.stats["updates"] == 1 and always.stats["steps"] == 2
@@ -63,7 +64,7 @@ def test_online_training_runs_only_above_the_confidence_threshold() -> None:
 def test_a_high_zero_loss_threshold_trains_nothing_but_still_updates_the_template() -> None:
     tracker = _tracker(OnlineConfig(confidence_threshold=0.0, zero_loss_threshold=1e6))
     before = _parameters(tracker)
-    tracker.initialise(_texture(2), torch.tensor([150.0, 110.0, 36.0, 36.0]))
+    tracker.initialise(_texture(2), torch.tensor([150.0, 110.0, 36.0, 36.0]), _sgd(tracker))
     tracker.track(_texture(2))
     assert torch.equal(_parameters(tracker), before) and tracker.stats["steps"] == 0
     assert tracker.stats["updates"] == 1
@@ -72,7 +73,9 @@ def test_a_high_zero_loss_threshold_trains_nothing_but_still_updates_the_templat
 def test_bad_online_options_are_paragraphs() -> None:
     backbone = build_siamfc_backbone("siamfc_alexnet")
     with pytest.raises(UserError, match="optimiser"):
-        SiamFCTracker(backbone, online=OnlineConfig(enabled=True))
+        SiamFCTracker(backbone, online=OnlineConfig(enabled=True)).initialise(
+            _texture(), torch.tensor([150.0, 110.0, 36.0, 36.0])
+        )
     with pytest.raises(UserError):
         SiamFCTracker(backbone, online=OnlineConfig(enabled=False, normalisation="l2"))
     with pytest.raises(UserError):
