@@ -23,7 +23,7 @@ from torch.optim import Optimizer
 
 from lightning_modules.components import ope
 from lightning_modules.components.base import TestTimeModule
-from lightning_modules.components.siamfc_backbones import build_siamfc_backbone
+from lightning_modules.components.siamfc_backbones import build_siamfc_network
 from lightning_modules.components.siamfc_tracker import InferenceConfig, OnlineConfig, SiamFCTracker
 from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_text
@@ -59,7 +59,11 @@ class SiamFCOnline(TestTimeModule):
         self.save_hyperparameters(logger=False, ignore=["optimizer"])
         check_choice(protocol, tuple(ope.PROTOCOLS), "model.protocol", "OPE protocol")
         self.protocol = ope.PROTOCOLS[protocol]
-        self.backbone = build_siamfc_backbone(str(backbone["name"]), str(backbone.get("weights", "random")))
+        self.network = build_siamfc_network(
+            str(backbone["name"]),
+            str(backbone.get("weights", "random")),
+            float(backbone.get("out_scale", 0.001)),
+        )
         try:
             inference_cfg, online_cfg = InferenceConfig(**(inference or {})), OnlineConfig(**(online or {}))
         except TypeError as error:
@@ -68,13 +72,13 @@ class SiamFCOnline(TestTimeModule):
                 where="model.inference / model.online",
                 fix="see conf/model/siamfc.yaml for the keys",
             ) from None
-        self.tracker = SiamFCTracker(self.backbone, inference_cfg, online_cfg)
+        self.tracker = SiamFCTracker(self.network, inference_cfg, online_cfg)
         self.overlay_frames = int(overlay_frames)
 
     @property
     def weights_description(self) -> str:
         """Which weights ran (stored in the record through the module's metrics log)."""
-        return self.backbone.weights
+        return self.network.weights
 
     def build_for_data(self, description: dict[str, Any]) -> None:
         self.sequence_names = list(description["sequences"])
@@ -150,7 +154,7 @@ class SiamFCOnline(TestTimeModule):
         return np.asarray(image)
 
     def _write_outputs(self, run_dir: Path, overall: ope.OPESummary, ran: list[int]) -> None:
-        label = f"SiamFC {self.backbone.weights.split(':')[0]}" + (
+        label = f"SiamFC {self.network.weights.split(':')[0]}" + (
             " OT" if self.tracker.online.enabled else ""
         )
         plot = ope.plot_ope(run_dir / "ope.png", {label: overall}, title=", ".join(overall.sequences))

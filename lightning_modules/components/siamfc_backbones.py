@@ -13,6 +13,7 @@ as its weights expect (ImageNet mean / std; 0.5 / 0.5 for EfficientNet-Lite0; Si
   * EfficientNet-Lite0 (not in the paper; the one ImageNet network available offline): stem and the first four
     stages with the fourth stage's stride set to 1, ResNet-34's treatment (80 channels at stride 8).
 ``siamfc_alexnet`` is SiamFC's AlexNetV1 (BN eps 1e-6, momentum 0.05, grouped conv2/4/5, no padding).
+``build_siamfc_network`` adds the response head (cross-correlation and its "adjust" BatchNorm).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import torch
 from torch import nn
 
 from lightning_modules.components.backbones import describe_weights, load_network, load_state, read_state_dict
+from lightning_modules.components.siamfc_ops import cross_correlation
 from zoo.errors import UserError, check_choice
 
 SIAMFC_BACKBONES = ("siamfc_alexnet", "alexnet", "vgg19", "inception_v3", "resnet34", "efficientnet_lite0")
@@ -96,23 +98,58 @@ def _cut(name: str, network: nn.Module) -> tuple[nn.Module, int]:
     return nn.Sequential(n.conv_stem, n.bn1, *list(n.blocks)[:4]), 80
 
 
-def build_siamfc_backbone(name: str, weights: str = "random") -> FeatureExtractor:
-    """A SiamFC feature extractor; ``weights`` as in ``backbones.load_network`` (``siamfc_alexnet``: random or a
-    local SiamFC checkpoint of its layers)."""
+class SiameseNetwork(nn.Module):
+    """φ shared by both branches and the response head: ``R = adjust(out_scale · φ(z) ⋆ φ(x))``.
+
+    ``adjust`` is a one-channel BatchNorm on the response (SiamFC's "adjust" layer): the raw correlation of
+    ImageNet features is orders of magnitude larger than a logit, and its scale differs between backbones; pair
+    training learns the affine map, and at tracking time (eval mode) it is a fixed affine map of the response.
+    """
+
+    def __init__(self, backbone: FeatureExtractor, out_scale: float = 0.001) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.adjust = nn.BatchNorm2d(1)
+        self.out_scale = float(out_scale)
+
+    @property
+    def weights(self) -> str:
+        return self.backbone.weights
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.backbone(images)
+
+    def response(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Responses ``[B·S, 1, 17, 17]`` of exemplar features ``z [B, ...]`` to search features ``x [B·S, ...]``."""
+        return self.adjust(cross_correlation(z, x, self.out_scale))
+
+
+def build_siamfc_network(name: str, weights: str = "random", out_scale: float = 0.001) -> SiameseNetwork:
+    """A SiamFC network. ``weights``: ``random`` | ``imagenet`` (the backbone's ImageNet weights; not for
+    ``siamfc_alexnet``) | the path of a state dict: a whole ``SiameseNetwork`` (what pair training writes), or the
+    backbone network alone (torchvision / timm layout; for ``siamfc_alexnet`` its layers)."""
     check_choice(name, SIAMFC_BACKBONES, "model.backbone.name", "SiamFC backbone")
+    state = None if weights in ("random", "imagenet") else read_state_dict(Path(weights))
+    trained = state is not None and any(key.startswith("backbone.body.") for key in state)
+    base = "random" if trained else weights
     if name == "siamfc_alexnet":
-        body = _siamfc_alexnet()
         if weights == "imagenet":
             raise UserError(
                 "SiamFC's AlexNetV1 has no ImageNet weights: it is trained from scratch on video pairs",
                 where="model.backbone.weights",
-                fix="use weights=random (then train it: experiment=siamfc_offline_training) or a SiamFC "
+                fix="use weights=random (then train it: experiment=siamfc_pairs_training) or a SiamFC "
                 "checkpoint path, or backbone alexnet for torchvision's ImageNet AlexNet",
             )
-        if weights != "random":
-            load_state(body, read_state_dict(Path(weights)), weights)
+        body = _siamfc_alexnet()
+        if state is not None and not trained:
+            load_state(body, state, weights)
         zero_mean, unit = (0.0, 0.0, 0.0), (1 / 255, 1 / 255, 1 / 255)  # trained on 0-255 pixels
-        return FeatureExtractor(body, 256, zero_mean, unit, describe_weights(name, weights))
-    body, channels = _cut(name, load_network(name, weights))
-    mean, std = ((0.5,) * 3, (0.5,) * 3) if name == "efficientnet_lite0" else _IMAGENET
-    return FeatureExtractor(body, channels, mean, std, describe_weights(name, weights))
+        extractor = FeatureExtractor(body, 256, zero_mean, unit, describe_weights(name, weights))
+    else:
+        body, channels = _cut(name, load_network(name, base))
+        mean, std = ((0.5,) * 3, (0.5,) * 3) if name == "efficientnet_lite0" else _IMAGENET
+        extractor = FeatureExtractor(body, channels, mean, std, describe_weights(name, weights))
+    network = SiameseNetwork(extractor, out_scale)
+    if trained:
+        load_state(network, state, weights)
+    return network

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lightning_modules.components import siamfc_ops as ops
+from lightning_modules.components.siamfc_backbones import SiameseNetwork
 from zoo.errors import UserError, check_choice
 
 MAPS = ("response", "upsampled")
@@ -39,7 +40,6 @@ class InferenceConfig:
     scale_lr: float = 0.59
     upsample: int = 16
     window_influence: float = 0.176
-    out_scale: float = 0.001
 
 
 @dataclass(frozen=True)
@@ -62,12 +62,12 @@ class SiamFCTracker(nn.Module):
 
     def __init__(
         self,
-        backbone: nn.Module,
+        network: SiameseNetwork,
         inference: InferenceConfig | None = None,
         online: OnlineConfig | None = None,
     ) -> None:
         super().__init__()
-        self.backbone = backbone
+        self.network = network
         self.cfg = inference or InferenceConfig()
         self.online = online or OnlineConfig()
         check_choice(self.online.score_map, MAPS, "model.online.score_map", "online score map")
@@ -84,12 +84,12 @@ class SiamFCTracker(nn.Module):
         return exemplar_side * self.cfg.instance_size / self.cfg.exemplar_size
 
     def _features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.backbone(images)
+        return self.network(images)
 
     def _response(self, exemplar: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         """Raw responses ``[S, 1, 17, 17]`` of the exemplar crop to S search crops (features recomputed, so
         gradients reach both branches, eq. 6-7)."""
-        return ops.cross_correlation(self._features(exemplar), self._features(search), self.cfg.out_scale)
+        return self.network.response(self._features(exemplar), self._features(search))
 
     def _map(self, response: torch.Tensor) -> torch.Tensor:
         """The score map online training compares: the 17 × 17 response or its ×upsample bicubic version."""
@@ -133,7 +133,7 @@ class SiamFCTracker(nn.Module):
             self._search_side(exemplar_sides),
             self.cfg.instance_size,
         )
-        return ops.cross_correlation(self.exemplar_features, self._features(crops), self.cfg.out_scale)
+        return self.network.response(self.exemplar_features, self._features(crops))
 
     @torch.no_grad()
     def _locate(self, frame: torch.Tensor) -> None:

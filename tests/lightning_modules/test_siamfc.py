@@ -40,7 +40,7 @@ class RecordingTracker(SiamFCOnline):
         self.fingerprints = [*getattr(self, "fingerprints", []), self._fingerprint()]
 
     def _fingerprint(self) -> float:
-        return float(sum(p.detach().double().sum() for p in self.backbone.parameters()))
+        return float(sum(p.detach().double().sum() for p in self.network.parameters()))
 
 
 def test_every_sequence_starts_from_the_same_weights_and_is_scored(tmp_path: Path) -> None:

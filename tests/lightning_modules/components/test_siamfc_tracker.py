@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_modules.components.siamfc_backbones import build_siamfc_backbone
+from lightning_modules.components.siamfc_backbones import build_siamfc_network
 from lightning_modules.components.siamfc_tracker import InferenceConfig, OnlineConfig, SiamFCTracker
 from zoo.errors import UserError
 
@@ -19,12 +19,12 @@ def _texture(seed: int = 0) -> torch.Tensor:
 
 def _tracker(online: OnlineConfig, inference: InferenceConfig | None = None) -> SiamFCTracker:
     torch.manual_seed(0)
-    backbone = build_siamfc_backbone("siamfc_alexnet").eval()
+    backbone = build_siamfc_network("siamfc_alexnet").eval()
     return SiamFCTracker(backbone, inference, online=online)
 
 
 def _sgd(tracker: SiamFCTracker) -> torch.optim.Optimizer:
-    return torch.optim.SGD(tracker.backbone.parameters(), lr=1e-2, momentum=0.9)
+    return torch.optim.SGD(tracker.network.parameters(), lr=1e-2, momentum=0.9)
 
 
 @pytest.mark.parametrize("shift", [(0, 0), (9, -6), (-14, 4)])
@@ -41,7 +41,7 @@ def test_tracking_a_translated_frame_recovers_the_translation(shift: tuple[int, 
 
 
 def _parameters(tracker: SiamFCTracker) -> torch.Tensor:
-    return torch.cat([p.detach().flatten() for p in tracker.backbone.parameters()])
+    return torch.cat([p.detach().flatten() for p in tracker.network.parameters()])
 
 
 def test_online_training_runs_only_above_the_confidence_threshold() -> None:
@@ -71,7 +71,7 @@ def test_a_high_zero_loss_threshold_trains_nothing_but_still_updates_the_templat
 
 
 def test_bad_online_options_are_paragraphs() -> None:
-    backbone = build_siamfc_backbone("siamfc_alexnet")
+    backbone = build_siamfc_network("siamfc_alexnet")
     with pytest.raises(UserError, match="optimiser"):
         SiamFCTracker(backbone, online=OnlineConfig(enabled=True)).initialise(
             _texture(), torch.tensor([150.0, 110.0, 36.0, 36.0])
