@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from datamodules.tracking.annotations import read_sequence_list
 from datamodules.tracking.otb import read_otb_sequence
-from datamodules.tracking.text import sequence_key
+from datamodules.tracking.text import Track, sequence_key, visible_frames
 from datamodules.tracking.vot import read_vot_sequence
 from zoo.download import DownloadError, download_file
 from zoo.errors import UserError, check_choice
@@ -43,20 +42,10 @@ BENCHMARK_LISTS = {"otb2013": "cvpr13.txt", "otb2015": "tb_100.txt", "folders": 
 OTB_SEQUENCE_URL = "http://cvlab.hanyang.ac.kr/tracker_benchmark/seq/{name}.zip"
 
 
-@dataclass(frozen=True)
-class TrackingSequence:
-    """What the loader streams and the evaluator scores: frames (paths), boxes ``[T, 4]``, attribute tags."""
-
-    name: str
-    frames: tuple[Path, ...]
-    boxes: np.ndarray
-    attributes: tuple[str, ...]
-
-
 class FrameStream(Dataset):
     """Every frame of every sequence, sequence-major; decoding happens in the loader's workers."""
 
-    def __init__(self, sequences: list[TrackingSequence]) -> None:
+    def __init__(self, sequences: list[Track]) -> None:
         self.sequences = sequences
         self.items = [(s, i) for s, seq in enumerate(sequences) for i in range(len(seq.frames))]
 
@@ -112,7 +101,7 @@ class TrackingDataModule(pl.LightningDataModule):
         self.require_all, self.download = bool(require_all), bool(download)
         self.max_frames = None if max_frames is None else int(max_frames)
         self.num_workers, self.pin_memory = int(num_workers), bool(pin_memory)
-        self._sequences: list[TrackingSequence] | None = None
+        self._sequences: list[Track] | None = None
 
     # -- which sequences ----------------------------------------------------------------------------------
     def _listed(self) -> dict[str, tuple[str, ...]]:
@@ -154,7 +143,7 @@ class TrackingDataModule(pl.LightningDataModule):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _load(self) -> list[TrackingSequence]:
+    def _load(self) -> list[Track]:
         listed = self._listed()
         otb_root = self.root / "OTB"
         present = {sequence_key(p.name): p for p in otb_root.iterdir()} if otb_root.is_dir() else {}
@@ -188,12 +177,14 @@ class TrackingDataModule(pl.LightningDataModule):
             if name in missing:
                 continue
             otb = read_otb_sequence(present[sequence_key(name)])
-            sequences.append(TrackingSequence(otb.name, otb.frames, otb.boxes, tags or otb.attributes))
+            sequences.append(
+                Track(otb.name, otb.frames, otb.boxes, visible_frames(otb.boxes), tags or otb.attributes)
+            )
         for name in self.vot_names:
             vot = read_vot_sequence(self.root / "VOT" / name)
             boxes = vot.boxes.copy()
             boxes[:, :2] += 1.0  # VOT's pixel (0, 0) is OTB's (1, 1)
-            sequences.append(TrackingSequence(f"vot/{vot.name}", vot.frames, boxes, ()))
+            sequences.append(Track(f"vot/{vot.name}", vot.frames, boxes, visible_frames(boxes)))
         if not sequences:
             raise UserError(
                 f"no tracking sequence to run under {self.root}",
@@ -202,15 +193,13 @@ class TrackingDataModule(pl.LightningDataModule):
             )
         if self.max_frames is not None:
             sequences = [
-                TrackingSequence(
-                    s.name, s.frames[: self.max_frames], s.boxes[: self.max_frames], s.attributes
-                )
+                Track(s.name, s.frames[: self.max_frames], s.boxes[: self.max_frames], s.attributes)
                 for s in sequences
             ]
         return sequences
 
     @property
-    def sequences(self) -> list[TrackingSequence]:
+    def sequences(self) -> list[Track]:
         if self._sequences is None:
             self._sequences = self._load()
         return self._sequences

@@ -25,7 +25,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
 from datamodules.tracking.otb import read_otb_sequence
-from datamodules.tracking.training_layouts import Track, read_got10k, read_vid
+from datamodules.tracking.text import Track, visible_frames
+from datamodules.tracking.training_layouts import read_got10k, read_vid
 from datamodules.tracking.vot import read_vot_sequence
 from zoo.errors import UserError, check_choice, positive_int
 
@@ -50,8 +51,7 @@ def read_tracks(source: Mapping[str, Any]) -> list[Track]:
             seq = read_vot_sequence(path / name)
             boxes = seq.boxes.copy()
             boxes[:, :2] += 1.0  # VOT's pixel (0, 0) is OTB's (1, 1)
-        visible = (boxes[:, 2:] > 0).all(axis=1)
-        tracks.append(Track(f"{layout}/{seq.name}", seq.frames, boxes, visible))
+        tracks.append(Track(f"{layout}/{seq.name}", seq.frames, boxes, visible_frames(boxes)))
     return tracks
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,26 @@ from zoo.errors import UserError
 # OTB files use commas, TABs or spaces (some mix ", " or "\t" with spaces): split on any run of them.
 _SEPARATORS = re.compile(r"[,\s]+")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+
+
+@dataclass(frozen=True)
+class Track:
+    """One object through one video, as the trackers and the pair sampler use it: frames (paths), boxes float64
+    ``[T, 4]`` in OTB's 1-based x, y, w, h, which frames show the object, and the video's attribute tags."""
+
+    name: str
+    frames: tuple[Path, ...]
+    boxes: np.ndarray
+    visible: np.ndarray
+    attributes: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+
+def visible_frames(boxes: np.ndarray) -> np.ndarray:
+    """Frames whose box has an area (OTB marks an absent target with a zero or negative box)."""
+    return (boxes[:, 2:] > 0).all(axis=1)
 
 
 def sequence_key(name: str) -> str:

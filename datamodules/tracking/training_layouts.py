@@ -1,8 +1,7 @@
 """Readers of the two video datasets SiamFC trains on, GOT-10k and ILSVRC2015-VID, as tracks of one object.
 
 Neither dataset is on this machine (both need registration to download); the readers follow the published
-layouts and are tested on folders built like them. A ``Track`` is what the pair sampler needs: frames (paths),
-boxes float64 ``[T, 4]`` in OTB's 1-based x, y, w, h, and which frames show the object.
+layouts and are tested on folders built like them, returning ``text.Track``s (frames, OTB boxes, visibility).
 
 * GOT-10k: ``<root>/train/list.txt`` names the sequence folders; each holds ``00000001.jpg ...``,
   ``groundtruth.txt`` (x, y, w, h, 0-based, one per frame) and ``absence.label`` (1 = object absent).
@@ -13,29 +12,22 @@ boxes float64 ``[T, 4]`` in OTB's 1-based x, y, w, h, and which frames show the 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from datamodules.tracking.text import frame_range, numbered_frames, numeric_rows, read_text
+from datamodules.tracking.text import (
+    Track,
+    frame_range,
+    numbered_frames,
+    numeric_rows,
+    read_text,
+    visible_frames,
+)
 from zoo.errors import UserError
 
 GOT10K_FIX = "use GOT-10k's train split as published: train/list.txt and one folder per sequence"
 VID_FIX = "use ILSVRC2015's VID layout: Data/VID/train/... images and Annotations/VID/train/... XML files"
-
-
-@dataclass(frozen=True)
-class Track:
-    """One object through one video: frames, boxes ``[T, 4]`` (OTB 1-based x, y, w, h), visibility ``[T]``."""
-
-    name: str
-    frames: tuple[Path, ...]
-    boxes: np.ndarray
-    visible: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.frames)
 
 
 def read_got10k(root: str | Path, split: str = "train") -> list[Track]:
@@ -62,7 +54,7 @@ def read_got10k(root: str | Path, split: str = "train") -> list[Track]:
             )
         boxes = boxes.copy()
         boxes[:, :2] += 1.0  # GOT-10k's pixel (0, 0) is OTB's (1, 1)
-        visible = ~absent & (boxes[:, 2:] > 0).all(axis=1)
+        visible = ~absent & visible_frames(boxes)
         tracks.append(Track(f"got10k/{name}", frames, boxes, visible))
     return tracks
 
