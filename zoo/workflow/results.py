@@ -146,7 +146,10 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
                         f"{name} `{key[1]}`" if key[1] else name,
                         f"{spec.get('name', metric)} ({metric}{', ' + unit if unit else ''})",
                         "—" if published is None else str(published),
-                        format_measured(values, scale) if values else "not run",
+                        # a run without this metric (e.g. no validation stage) is not the same as no run
+                        format_measured(values, scale)
+                        if values
+                        else ("not measured" if group else "not run"),
                         str(len(values)) if values else "",
                         ",".join(str(s) for s in seeds),
                         key[2],

@@ -47,9 +47,16 @@ def variant(run: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
     """
     changes = []
     for item in run.get("overrides") or []:
-        key = item.split("=", 1)[0].lstrip("+~")
-        if not any(key == n or key.startswith(n + ".") for n in NEUTRAL_OVERRIDES + ignore):
-            changes.append(item)
+        key, _, value = item.partition("=")
+        if any(
+            key.lstrip("+~") == n or key.lstrip("+~").startswith(n + ".") for n in NEUTRAL_OVERRIDES + ignore
+        ):
+            continue
+        if value.startswith(
+            "/"
+        ):  # a file of another run: its run folder and name say which, the machine's path not
+            value = "…/" + "/".join(value.rstrip("/").split("/")[-2:])
+        changes.append(f"{key}={value}")
     return " ".join(sorted(changes))
 
 

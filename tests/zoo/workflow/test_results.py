@@ -61,6 +61,22 @@ def test_table_has_mean_std_over_seeds_next_to_published(tmp_path: Path, records
     assert (tmp_path / "results.md").read_text() == PAGE_HEAD + table
 
 
+def test_a_metric_a_run_does_not_report_is_not_measured_rather_than_not_run(
+    tmp_path: Path, records: Path
+) -> None:
+    (records / "demo.yaml").write_text(
+        RECORD.replace(
+            "metrics:\n",
+            "metrics:\n    val/acc: {name: validation accuracy, unit: '%', published: null}\n",
+            1,
+        )
+    )
+    write_run(tmp_path / "logs", "demo", 0, 0.80)  # reports test/acc only
+    table = run_results(records, tmp_path / "no-records", tmp_path / "logs", tmp_path / "results.md")
+    assert "| demo | validation accuracy (val/acc, %) | — | not measured |" in table
+    assert "| other | validation accuracy (val/acc, %) | — | not run |" in table
+
+
 def test_unreadable_metrics_are_skipped(tmp_path: Path) -> None:
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "metrics.json").write_text("{not json")

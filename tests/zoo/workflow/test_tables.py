@@ -48,6 +48,11 @@ def test_a_variant_is_the_method_changing_overrides_only() -> None:
     )
 
 
+def test_a_file_of_another_run_is_named_by_its_run_folder_not_the_machine_path() -> None:
+    weights = "model.backbone.weights=/tmp/x/logs/train/runs/2026-12-05_02-41-51_203e18/net.pt"
+    assert variant(_run("a", 0, {}, weights)) == "model.backbone.weights=…/2026-12-05_02-41-51_203e18/net.pt"
+
+
 def test_over_expands_one_table_per_value(tmp_path: Path) -> None:
     (tmp_path / "paper.yaml").write_text(
         "- title: 'x {noise}'\n  over: {noise: [a, b]}\n  metric_prefix: m_\n"
