@@ -377,6 +377,15 @@ class GlyphReference(SolverModule):
         hp = self.hparams
         log_glyph_scores(self, fake, batch["target"], "test", hp.apdr_threshold, hp.apdr_relative_to)
 
+    def on_test_epoch_end(self) -> None:
+        """The same reference on the validation characters, so it sits next to the GANs' validation rows too."""
+        val = self.trainer.datamodule.val_set
+        source, target = val.source.to(self.device), val.target.to(self.device)
+        hp = self.hparams
+        log_glyph_scores(
+            self, self.reference_glyphs(source), target, "val", hp.apdr_threshold, hp.apdr_relative_to
+        )
+
 
 def glyph_grid(rows: list[Tensor]) -> Tensor:
     """Rows of glyphs (source | generated | target), each [N, 1, H, W] in [0, 1], as one [H', W'] image."""

@@ -192,7 +192,7 @@ def test_fit_writes_the_run_record(tiny_fit: Path) -> None:
     assert record["experiment"] == "pyramnet_shapes" and record["seed"] == 0 and record["debug"] is False
     assert record["budget"] == "3 epochs" and record["epochs"] == 3 and record["hardware"].startswith("CPU")
     assert {"test/acc", "test/macc", "val/acc_best"} <= set(record["metrics"])
-    assert record["published"] == {"test/acc": None, "test/macc": None}
+    assert record["published"] == {"test/acc": None, "test/macc": None, "val/acc_best": None}
     assert Path(record["checkpoint"]).is_file() and "best_epoch" in record["checkpoint"]
     env = read_json(tiny_fit / "environment.json")
     assert env["seed"] == 0 and env["packages"]["pytorch-lightning"] and env["wall_time_s"] > 0
