@@ -135,6 +135,8 @@ class SiamFCOnline(TestTimeModule):
         self.log("test/fps", self.tracked_frames / max(self.track_seconds, 1e-9))
         frames = max(self.tracker.stats["frames"], 1)
         self.log("test/online_update_rate", self.tracker.stats["updates"] / frames)
+        # eq. 5 can zero the loss of an update (below T_l): the SGD steps actually taken, per tracked frame
+        self.log("test/online_steps_per_frame", self.tracker.stats["steps"] / frames)
         for name, auc in zip(scores.names, scores.success_curves.mean(axis=1), strict=True):
             self.log(f"test/success_auc_{name}", float(auc))
         attributes = {name: self.attributes[name] for name in scores.names}

@@ -68,6 +68,7 @@ def test_every_sequence_starts_from_the_same_weights_and_is_scored(tmp_path: Pat
     assert 0 < module.tracker.stats["steps"] <= 2 * 3 * 2  # 2 sequences x 3 tracked frames x 2 iterations
     assert 0.0 <= metrics["test/success_auc"] <= 20 / 21 and metrics["test/fps"] > 0
     assert {"test/success_auc_Pan0", "test/success_auc_Pan1"} <= metrics.keys()
+    assert metrics["test/online_steps_per_frame"] == module.tracker.stats["steps"] / 6
     run = tmp_path / "run"
     assert (run / "ope.png").is_file() and (run / "overlays" / "Pan1.png").is_file()
     boxes = np.loadtxt(run / "boxes" / "Pan0.txt", delimiter=",")
