@@ -113,7 +113,13 @@ def test_experiment_fast_dev_run(name: str, shared_data_dir: Path, tmp_path: Pat
     assert record["debug"] is True and record["experiment"] == name
     units = {key: spec.get("unit", "") for key, spec in cfg.paper.metrics.items()}
     for metric in record["published"]:  # every metric the record reports was measured, in its unit's range
-        ranges = {"dB": (0.0, 100.0), "0-255": (0.0, 255.0), "frames/s": (0.0, 1e6), "nats": (0.0, 1e3), "steps": (0.0, 1e3)}
+        ranges = {
+            "dB": (0.0, 100.0),
+            "0-255": (0.0, 255.0),
+            "frames/s": (0.0, 1e6),
+            "nats": (0.0, 1e3),
+            "steps": (0.0, 1e3),
+        }
         low, high = ranges.get(units[metric], (-1.0, 1.0))
         if metric.endswith("rre"):  # a relative error: > 1 only means worse than returning zeros
             low, high = 0.0, 10.0
