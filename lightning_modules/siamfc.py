@@ -23,22 +23,14 @@ from torch.optim import Optimizer
 
 from lightning_modules.components import ope
 from lightning_modules.components.base import TestTimeModule
-from lightning_modules.components.siamfc_backbones import build_siamfc_network
+from lightning_modules.components.siamfc_backbones import network_from_config
+from lightning_modules.components.siamfc_ops import centre_to_otb, otb_to_centre
 from lightning_modules.components.siamfc_tracker import InferenceConfig, OnlineConfig, SiamFCTracker
 from zoo.errors import UserError, check_choice
 from zoo.io import atomic_write_text
 from zoo.loggers import log_image_file, write_figure
 
 log = logging.getLogger(__name__)
-
-
-def otb_to_centre(box: torch.Tensor) -> torch.Tensor:
-    """OTB's 1-based ``x, y, w, h`` -> 0-based ``cx, cy, w, h`` (centre = x + (w − 1) / 2, OTB's convention)."""
-    return torch.cat([box[:2] - 1 + (box[2:] - 1) / 2, box[2:]])
-
-
-def centre_to_otb(box: torch.Tensor) -> torch.Tensor:
-    return torch.cat([box[:2] + 1 - (box[2:] - 1) / 2, box[2:]])
 
 
 class SiamFCOnline(TestTimeModule):
@@ -59,11 +51,7 @@ class SiamFCOnline(TestTimeModule):
         self.save_hyperparameters(logger=False, ignore=["optimizer"])
         check_choice(protocol, tuple(ope.PROTOCOLS), "model.protocol", "OPE protocol")
         self.protocol = ope.PROTOCOLS[protocol]
-        self.network = build_siamfc_network(
-            str(backbone["name"]),
-            str(backbone.get("weights", "random")),
-            float(backbone.get("out_scale", 0.001)),
-        )
+        self.network = network_from_config(backbone)
         try:
             inference_cfg, online_cfg = InferenceConfig(**(inference or {})), OnlineConfig(**(online or {}))
         except TypeError as error:

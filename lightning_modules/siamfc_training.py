@@ -21,7 +21,7 @@ from torch.optim import Optimizer
 
 from lightning_modules.components import siamfc_ops as ops
 from lightning_modules.components.base import ZooModule
-from lightning_modules.components.siamfc_backbones import build_siamfc_network
+from lightning_modules.components.siamfc_backbones import network_from_config
 from zoo.io import atomic_torch_save
 
 log = logging.getLogger(__name__)
@@ -46,11 +46,7 @@ class SiamFCPairTraining(ZooModule):
     ) -> None:
         super().__init__(optimizer=optimizer, scheduler=scheduler, scheduler_interval=scheduler_interval)
         self.save_hyperparameters(logger=False, ignore=["optimizer", "scheduler"])
-        self.network = build_siamfc_network(
-            str(backbone["name"]),
-            str(backbone.get("weights", "random")),
-            float(backbone.get("out_scale", 0.001)),
-        )
+        self.network = network_from_config(backbone)
         self.exemplar_size, self.instance_size = int(exemplar_size), int(instance_size)
         self.context, self.stretch = float(context), float(stretch)
         self.register_buffer("labels", ops.diamond_labels(17, positive_radius, stride), persistent=False)
@@ -59,8 +55,8 @@ class SiamFCPairTraining(ZooModule):
         self, frames: list[torch.Tensor], boxes: torch.Tensor, size: int, jitter: float
     ) -> torch.Tensor:
         """One crop per pair (frames differ in size, so one ``roi_align`` call per frame)."""
-        wh = boxes[:, 2:]
-        centres = boxes[:, :2] - 1 + (wh - 1) / 2  # OTB 1-based x, y, w, h -> 0-based centre
+        centred = ops.otb_to_centre(boxes)
+        centres, wh = centred[:, :2], centred[:, 2:]
         sides = ops.context_size(wh, self.context) * size / self.exemplar_size
         if jitter > 0:
             sides = sides * (1 + jitter * (2 * torch.rand(len(sides), device=sides.device) - 1))

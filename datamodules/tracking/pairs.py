@@ -37,6 +37,12 @@ def read_tracks(source: Mapping[str, Any]) -> list[Track]:
     """The tracks of one ``sources`` entry."""
     layout = str(source.get("layout", ""))
     check_choice(layout, LAYOUTS, "data.sources[].layout", "tracking layout")
+    if "path" not in source:
+        raise UserError(
+            f"a data.sources entry ({layout}) has no path",
+            where="data.sources[].path",
+            fix="give the folder, e.g. {layout: otb, path: <DATA_DIR>/tracking/OTB, sequences: [Surfer]}",
+        )
     path = Path(str(source["path"]))
     if layout == "got10k":
         return read_got10k(path)

@@ -18,7 +18,9 @@ as its weights expect (ImageNet mean / std; 0.5 / 0.5 for EfficientNet-Lite0; Si
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -122,6 +124,19 @@ class SiameseNetwork(nn.Module):
     def response(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         """Responses ``[B·S, 1, 17, 17]`` of exemplar features ``z [B, ...]`` to search features ``x [B·S, ...]``."""
         return self.adjust(cross_correlation(z, x, self.out_scale))
+
+
+def network_from_config(backbone: Mapping[str, Any]) -> SiameseNetwork:
+    """``model.backbone`` (``name``, ``weights``, ``out_scale``) as a network; a missing name is a paragraph."""
+    if "name" not in backbone:
+        raise UserError(
+            "model.backbone has no name",
+            where="model.backbone.name",
+            fix=f"set it to one of {', '.join(SIAMFC_BACKBONES)}",
+        )
+    return build_siamfc_network(
+        str(backbone["name"]), str(backbone.get("weights", "random")), float(backbone.get("out_scale", 0.001))
+    )
 
 
 def build_siamfc_network(name: str, weights: str = "random", out_scale: float = 0.001) -> SiameseNetwork:

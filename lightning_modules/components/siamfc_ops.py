@@ -55,6 +55,16 @@ def crop_and_resize(
     return crops + mean.unsqueeze(0)
 
 
+def otb_to_centre(boxes: torch.Tensor) -> torch.Tensor:
+    """OTB's 1-based ``x, y, w, h`` -> 0-based ``cx, cy, w, h`` (centre = x + (w − 1) / 2, OTB's convention);
+    ``[..., 4]``, so one box or a batch."""
+    return torch.cat([boxes[..., :2] - 1 + (boxes[..., 2:] - 1) / 2, boxes[..., 2:]], dim=-1)
+
+
+def centre_to_otb(boxes: torch.Tensor) -> torch.Tensor:
+    return torch.cat([boxes[..., :2] + 1 - (boxes[..., 2:] - 1) / 2, boxes[..., 2:]], dim=-1)
+
+
 def context_size(wh: torch.Tensor, context: float = 0.5) -> torch.Tensor:
     """SiamFC's exemplar side: ``sqrt((w + p)(h + p))`` with ``p = context·(w + h)`` (context 0.5)."""
     pad = context * wh.sum(dim=-1)

@@ -11,7 +11,8 @@ import torch
 from PIL import Image
 
 from datamodules.tracking.datamodule import TrackingDataModule
-from lightning_modules.siamfc import SiamFCOnline, centre_to_otb, otb_to_centre
+from lightning_modules.components.siamfc_ops import centre_to_otb, otb_to_centre
+from lightning_modules.siamfc import SiamFCOnline
 
 
 def _textured_sequence(root: Path, name: str, frames: int, seed: int) -> None:

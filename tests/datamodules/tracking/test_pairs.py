@@ -53,3 +53,5 @@ def test_bad_sources_are_paragraphs(tmp_path: Path) -> None:
         read_tracks({"layout": "youtube", "path": str(tmp_path)})
     with pytest.raises(UserError, match="empty"):
         PairDataModule([])
+    with pytest.raises(UserError, match="no path"):
+        read_tracks({"layout": "otb", "sequences": ["A"]})

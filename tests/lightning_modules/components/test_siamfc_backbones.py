@@ -6,7 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lightning_modules.components.siamfc_backbones import SIAMFC_BACKBONES, build_siamfc_network
+from lightning_modules.components.siamfc_backbones import (
+    SIAMFC_BACKBONES,
+    build_siamfc_network,
+    network_from_config,
+)
 from zoo.errors import UserError
 
 EXEMPLAR_SIDE = {"siamfc_alexnet": 6, "alexnet": 14, "vgg19": 15, "inception_v3": 13, "resnet34": 16}
@@ -42,3 +46,8 @@ def test_a_trained_network_round_trips_through_its_file(name: str, tmp_path) -> 
     for key, value in trained.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key
     assert "siamfc_backbone.pt (sha256" in loaded.weights
+
+
+def test_a_backbone_config_without_a_name_is_a_paragraph() -> None:
+    with pytest.raises(UserError, match="no name"):
+        network_from_config({"weights": "random"})
