@@ -74,7 +74,7 @@ def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]
         extra = denoising_overrides(name)
     elif name == "siamfc_pairs_training":
         extra = ["data.batch_size=2", "data.val_pairs=2"]
-    elif name.startswith("siamfc_"):
+    elif name.startswith(("siamfc_", "opencv_")):
         extra = ["data.max_frames=3"]  # the real shared sequences, three frames each
         if name.startswith("siamfc_") and "effnetlite0" not in name:
             extra.append("model.backbone.weights=random")  # torchvision's ImageNet weights need a download

@@ -192,9 +192,9 @@ class TrackingDataModule(pl.LightningDataModule):
                 fix="point data.root (DATA_DIR/tracking) at the OTB / VOT folders, or set data.download=true",
             )
         if self.max_frames is not None:
+            n = self.max_frames
             sequences = [
-                Track(s.name, s.frames[: self.max_frames], s.boxes[: self.max_frames], s.attributes)
-                for s in sequences
+                Track(s.name, s.frames[:n], s.boxes[:n], s.visible[:n], s.attributes) for s in sequences
             ]
         return sequences
 

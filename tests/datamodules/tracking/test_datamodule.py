@@ -43,6 +43,8 @@ def test_the_stream_restarts_at_each_sequence_and_vot_boxes_become_one_based(tra
         float(v) for v in (tracking_dir / "VOT/bag/groundtruth.txt").read_text().splitlines()[0].split(",")
     ]
     assert bag.boxes[0][0] == pytest.approx(min(polygon[0::2]) + 1)
+    couple = dm.sequences[0]  # a frame limit keeps the attribute tags and a visibility flag per kept frame
+    assert couple.attributes and len(couple.visible) == len(couple.boxes) == 3
 
 
 def test_requested_sequences_must_exist(tracking_dir: Path) -> None:
