@@ -25,7 +25,9 @@ SUCCESS_POINTS, PRECISION_POINTS = 21, 51
 
 @dataclass(frozen=True)
 class PublishedScores:
-    """One scores file: curves over 21 overlap and 51 pixel thresholds, and per-sequence mean overlaps."""
+    """One scores file: curves over 21 overlap and 51 pixel thresholds, and per sequence the mean overlap
+    (``overlap_scores``) and ``error_num``: 10 × the share of frames with IoU < 0.5, no pixel count (measured in
+    ``zoo.workflow.tracking_comparison``)."""
 
     tracker: str
     attribute: str

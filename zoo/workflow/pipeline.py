@@ -63,6 +63,7 @@ def run(cfg: DictConfig) -> float | None:
             search_dir=Path(cfg.paths.root_dir) / "conf" / "hparams_search",
             pages_dir=Path(cfg.paths.root_dir) / "docs" / "papers" if cfg.results.write_pages else None,
             comparisons_dir=Path(cfg.paths.root_dir) / "conf" / "comparisons",
+            data_dir=Path(cfg.paths.data_dir),
         )
         return None
     check_targets(cfg)

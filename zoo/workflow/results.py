@@ -7,6 +7,9 @@ that have no record yet (runs made before records existed); a run present in bot
 The README's results section is written only by this module (``make results``), never by hand. Jobs of a named
 search (``hparams_search=...``) are points of a sweep, not results of their record: they stay out of the main table,
 and those of a sensitivity sweep (a search that plots a curve, e.g. LEARN's Fig. 3) get a table of their own.
+
+A page can hold further generated blocks, each between markers of its own (``PAGE_BLOCKS``; e.g. the SiamFC
+page's OTB-2013 comparison with the published trackers, read from the shared data in ``paths.data_dir``).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import logging
 import math
 import statistics
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +29,15 @@ from zoo.io import atomic_write_text
 from zoo.records import load_records as load_run_records
 from zoo.records import record_id, unit_scale
 from zoo.workflow.sweep_plot import job_value, load_sensitivity_sweeps
-from zoo.workflow.tables import load_comparisons, markdown_table, render_comparisons, variant
+from zoo.workflow.tables import (
+    BlockInputs,
+    PageBlock,
+    load_comparisons,
+    markdown_table,
+    render_comparisons,
+    variant,
+)
+from zoo.workflow.tracking_comparison import PAGE_BLOCKS as TRACKING_BLOCKS
 
 log = logging.getLogger(__name__)
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
@@ -36,6 +48,8 @@ PAGE_HEAD = (
     "committed run records (`results/runs/<experiment>/<run>.json`: metrics, config, seed, commit, hardware, "
     "budget, time). A row with no record says *not run*.\n\n"
 )
+#: the further generated blocks of paper pages (besides the results table), each between its own markers
+PAGE_BLOCKS: tuple[PageBlock, ...] = (*TRACKING_BLOCKS,)
 
 
 def load_records(experiment_dir: Path) -> dict[str, dict[str, Any]]:
@@ -226,14 +240,30 @@ def render_table(records: dict[str, dict], runs: list[dict]) -> str:
     return markdown_table(header, table_rows(records, [run for run in runs if search_of(run) is None]))
 
 
-def update_block(page: Path, table: str) -> None:
-    """Replace the text between the results markers; refuse to guess if the markers are missing."""
+def update_block(page: Path, table: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the text between the markers (the results markers unless told); refuse to guess if they are
+    missing."""
     text = page.read_text()
-    if BEGIN not in text or END not in text:
-        raise ValueError(f"{page} lacks the markers {BEGIN} / {END} around its results section")
-    head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    atomic_write_text(page, f"{head}{BEGIN}\n{table}{END}{tail}")
+    if begin not in text or end not in text:
+        raise ValueError(f"{page} lacks the markers {begin} / {end} around its generated section")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    atomic_write_text(page, f"{head}{begin}\n{table}{end}{tail}")
+
+
+def write_page_blocks(
+    pages_dir: Path, blocks: Sequence[PageBlock], runs: list[dict], data_dir: Path | None
+) -> list[Path]:
+    """Render each block whose page exists into it; figures go to ``docs/figures`` (next to ``pages_dir``)."""
+    written = []
+    measured = [run for run in runs if search_of(run) is None]
+    for block in blocks:
+        page = pages_dir / f"{block.page}.md"
+        if page.is_file():
+            inputs = BlockInputs(measured, data_dir, page, pages_dir.parent / "figures")
+            update_block(page, block.render(inputs), *block.markers)
+            written.append(page)
+    return written
 
 
 def render_tables(records: dict[str, dict], runs: list[dict], sweeps: dict[str, dict]) -> str:
@@ -274,8 +304,11 @@ def run_results(
     search_dir: Path | None = None,
     pages_dir: Path | None = None,
     comparisons_dir: Path | None = None,
+    data_dir: Path | None = None,
+    blocks: Sequence[PageBlock] = PAGE_BLOCKS,
 ) -> str:
-    """Write every generated table: ``output`` (docs/results.md) and each paper page's block (``pages_dir``)."""
+    """Write every generated table: ``output`` (docs/results.md), each paper page's results block and its further
+    ``blocks`` (``pages_dir``; ``data_dir`` for the blocks that read the shared data)."""
     records, runs = load_records(experiment_dir), all_runs(results_dir, log_dir)
     sweeps = load_sensitivity_sweeps(search_dir) if search_dir is not None else {}
     table = render_tables(records, runs, sweeps)
@@ -287,6 +320,8 @@ def run_results(
         if page is not None and page.is_file():
             update_block(page, paper_table)
             written.append(page)
+    if pages_dir is not None:
+        written += [p for p in write_page_blocks(pages_dir, blocks, runs, data_dir) if p not in written]
     print(table)
     print("Results tables written to " + ", ".join(str(p) for p in written))
     return table

@@ -1,4 +1,5 @@
-"""Table building blocks for ``make results``: markdown, a run's variant, and item-by-item comparison tables.
+"""Table building blocks for ``make results``: markdown, a run's variant, item-by-item comparison tables, and
+the interface of a page's further generated blocks (``PageBlock``; ``zoo.workflow.results`` lists them).
 
 Comparisons (e.g. PSNR per image, one column per method):
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 import itertools
 import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +61,32 @@ def variant(run: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
             value = "…/" + "/".join(value.rstrip("/").split("/")[-2:])
         changes.append(f"{key}={value}")
     return " ".join(sorted(changes))
+
+
+@dataclass(frozen=True)
+class BlockInputs:
+    """What a page block may read: the runs outside named searches (committed records + local run folders),
+    the data root (``None``: not given, so a block that needs data says so), the page and its figures folder."""
+
+    runs: list[dict[str, Any]]
+    data_dir: Path | None
+    page: Path
+    figures_dir: Path
+
+
+@dataclass(frozen=True)
+class PageBlock:
+    """A generated block of ``docs/papers/<page>.md`` besides its results table, between
+    ``<!-- <name>:begin -->`` and ``<!-- <name>:end -->``: for what the run records alone cannot show (a
+    comparison with published results read from the shared data, a figure). ``render`` returns markdown."""
+
+    page: str
+    name: str
+    render: Callable[[BlockInputs], str]
+
+    @property
+    def markers(self) -> tuple[str, str]:
+        return f"<!-- {self.name}:begin -->", f"<!-- {self.name}:end -->"
 
 
 def markdown_table(header: list[str], rows: list[list[str]]) -> str:
