@@ -181,8 +181,8 @@ class SiamFCTracker(nn.Module):
         search = ops.crop_and_resize(
             frame, self.center[None], self._search_side(self.exemplar_side)[None], self.cfg.instance_size
         )
-        with torch.no_grad():
-            current = self._map(self._response(self.exemplar, search))
+        with torch.no_grad():  # R_c: the cached exemplar features are those of the current weights
+            current = self._map(self.network.response(self.exemplar_features, self._features(search)))
         confidence = self._confidence(current)
         alpha = ops.update_rate(confidence, self.online.confidence_threshold)
         if alpha <= 0.0:
