@@ -145,7 +145,10 @@ class OPETrackingModule(ZooModule):
         image = Image.fromarray(frame.permute(1, 2, 0).cpu().numpy())
         draw = ImageDraw.Draw(image)
         for (x, y, w, h), colour in ((truth.tolist(), (0, 200, 0)), (box.tolist(), (230, 0, 0))):
-            draw.rectangle([x - 1, y - 1, x + w - 2, y + h - 2], outline=colour, width=2)
+            # a collapsed box (a tracker that shrank its target to nothing) is still drawn, as a point
+            draw.rectangle(
+                [x - 1, y - 1, x - 1 + max(w - 1, 0), y - 1 + max(h - 1, 0)], outline=colour, width=2
+            )
         image.thumbnail((240, 240))
         return np.asarray(image)
 

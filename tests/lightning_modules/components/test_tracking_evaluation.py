@@ -125,3 +125,15 @@ def test_a_limited_test_scores_the_frames_it_saw(tmp_path: Path) -> None:
     metrics = trainer.test(module, datamodule=dm, verbose=False)[0]
     assert abs(metrics["test/success_auc"] - 20 / 21) < 1e-6
     assert np.loadtxt(tmp_path / "run" / "boxes" / "Left.txt", delimiter=",").shape == (3, 4)
+
+
+def test_a_tracker_that_collapses_its_box_is_scored_and_drawn(tmp_path: Path) -> None:
+    """OpenCV's KCF can shrink a box to nothing: it scores zero overlap, and the overlay still draws it."""
+    truth = [moving_square_sequence(tmp_path, "Left", 4)]
+    collapsed = truth[0].copy()
+    collapsed[1:, 2:] = 0.0
+    module = ReplayTracker([collapsed], overlay_frames=4)
+    module.start = lambda frame, box: setattr(module, "sequence", 0) or setattr(module, "index", 0)
+    metrics = run_test_stage(module, datamodule(tmp_path, ["Left"]), tmp_path / "run")
+    assert abs(metrics["test/success_auc"] - 1 / 4 * 20 / 21) < 1e-6  # only the first (ground-truth) frame
+    assert (tmp_path / "run" / "overlays" / "Left.png").is_file()
