@@ -36,13 +36,14 @@ def synthetic_frames(count: int, height: int = 360, width: int = 480) -> tuple[t
     return frames, torch.tensor([130.0 + 0.0, 180.0, 60.0, 80.0])
 
 
-def tracking_rate(backbone: str, mode: str, frames: int) -> dict[str, float]:
+def tracking_rate(backbone: str, mode: str, frames: int, device_name: str = "cpu") -> dict[str, float]:
     """Frames/s of ``SiamFCTracker.track`` (and, for no-OT, the backbone's share of a frame)."""
     from lightning_modules.components.siamfc_backbones import build_siamfc_network
     from lightning_modules.components.siamfc_tracker import OnlineConfig, SiamFCTracker
 
+    device = torch.device(device_name)
     torch.manual_seed(0)
-    network = build_siamfc_network(backbone, "random").eval()
+    network = build_siamfc_network(backbone, "random").eval().to(device)
     threshold = MODES[mode]
     online = OnlineConfig(enabled=threshold is not None)
     if threshold is not None:
@@ -50,23 +51,27 @@ def tracking_rate(backbone: str, mode: str, frames: int) -> dict[str, float]:
     tracker = SiamFCTracker(network, online=online)
     optimizer = torch.optim.SGD(network.parameters(), lr=1e-3, momentum=0.9) if online.enabled else None
     video, box = synthetic_frames(frames + 1)
+    video, box = video.to(device), box.to(device)
     tracker.initialise(video[0], box, optimizer)
     step = iter(range(1, frames + 1))
-    seconds = time_per_call(lambda: tracker.track(video[next(step)]), torch.device("cpu"), 2, frames - 2)
+    seconds = time_per_call(lambda: tracker.track(video[next(step)]), device, 2, frames - 2)
     result = {"fps": 1.0 / seconds, "updates": tracker.stats["updates"] / max(tracker.stats["frames"], 1)}
     if mode == "no_ot":
-        crops = torch.rand(3, 3, 255, 255)
+        crops = torch.rand(3, 3, 255, 255, device=device)
         with torch.no_grad():
-            result["backbone_s"] = time_per_call(lambda: network(crops), torch.device("cpu"), 1, 5)
+            result["backbone_s"] = time_per_call(lambda: network(crops), device, 1, 5)
         result["frame_s"] = seconds
     return result
 
 
 def main(frames: int = 20) -> None:
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     rows = {
-        (backbone, mode): in_subprocess(
-            "zoo.workflow.benchmarks.siamfc", "--backbone", backbone, "--mode", mode, "--frames", str(frames)
+        (device, backbone, mode): in_subprocess(
+            "zoo.workflow.benchmarks.siamfc",
+            *("--backbone", backbone, "--mode", mode, "--frames", str(frames), "--device", device),
         )
+        for device in devices
         for backbone in BACKBONES
         for mode in MODES
     }
@@ -74,15 +79,17 @@ def main(frames: int = 20) -> None:
         f"SiamFC benchmark — {cpu_name()}, {torch.get_num_threads()} threads; median over {frames - 4} tracked "
         "frames of a synthetic 480 × 360 sequence, 3 scales, random weights (speed does not depend on them).",
         "",
-        "| backbone | no-OT frames/s | OT, gate closed | OT, update every frame | backbone share of a no-OT frame |",
-        "|---|---|---|---|---|",
+        "| device | backbone | no-OT frames/s | OT, gate closed | OT, update every frame "
+        "| backbone share of a no-OT frame |",
+        "|---|---|---|---|---|---|",
     ]
-    for backbone in BACKBONES:
-        base = rows[(backbone, "no_ot")]
-        lines.append(
-            f"| {backbone} | {base['fps']:.1f} | {rows[(backbone, 'ot_gate_closed')]['fps']:.1f} "
-            f"| {rows[(backbone, 'ot_every_frame')]['fps']:.1f} | {base['backbone_s'] / base['frame_s']:.0%} |"
-        )
+    for device in devices:
+        for backbone in BACKBONES:
+            base, gate, every = (rows[(device, backbone, mode)] for mode in MODES)
+            lines.append(
+                f"| {device} | {backbone} | {base['fps']:.1f} | {gate['fps']:.1f} | {every['fps']:.1f} "
+                f"| {base['backbone_s'] / base['frame_s']:.0%} |"
+            )
     table = "\n".join(lines) + "\n"
     publish("siamfc", table, {"|".join(k): v for k, v in rows.items()})
 
@@ -92,8 +99,9 @@ if __name__ == "__main__":
     parser.add_argument("--backbone", choices=BACKBONES)
     parser.add_argument("--mode", choices=tuple(MODES), default="no_ot")
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     if args.backbone is None:
         main(args.frames)
     else:
-        print(json.dumps(tracking_rate(args.backbone, args.mode, args.frames)))
+        print(json.dumps(tracking_rate(args.backbone, args.mode, args.frames, args.device)))
