@@ -39,11 +39,8 @@ SHARED_SEQUENCES = ("Couple", "Crossing", "Football1")
 
 
 @pytest.fixture(scope="module")
-def root(shared_data_dir: Path) -> Path:
-    root = shared_data_dir / "tracking"
-    if not (root / REFERENCE).is_dir():
-        pytest.skip(f"{root / REFERENCE} not found")
-    return root
+def root(tracking_root: Path) -> Path:
+    return tracking_root
 
 
 # -- what the stored per-sequence fields mean ------------------------------------------------------------------

@@ -35,11 +35,8 @@ ATTRIBUTES_WITHOUT_TIGER1 = ("BC", "LR", "OV", "SV")
 
 
 @pytest.fixture(scope="module")
-def root(shared_data_dir: Path) -> Path:
-    root = shared_data_dir / "tracking"
-    if not (root / REFERENCE).is_dir():
-        pytest.skip(f"{root / REFERENCE} not found")
-    return root
+def root(tracking_root: Path) -> Path:
+    return tracking_root
 
 
 @pytest.fixture(scope="module")
