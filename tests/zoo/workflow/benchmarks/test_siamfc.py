@@ -29,6 +29,7 @@ def test_the_table_has_a_row_per_backbone_and_the_profile_share(monkeypatch: pyt
         return {
             "fps": {"no_ot": 10.0, "ot_gate_closed": 8.0, "ot_every_frame": 2.0}[mode],
             "updates": 0.0,
+            "steps": 4.0,
         } | ({"backbone_s": 0.075, "frame_s": 0.1} if mode == "no_ot" else {})
 
     published = {}
@@ -38,4 +39,4 @@ def test_the_table_has_a_row_per_backbone_and_the_profile_share(monkeypatch: pyt
     siamfc.main(frames=6)
     rows = [line for line in published["table"].splitlines() if line.startswith("| cpu |")]
     assert len(rows) == len(siamfc.BACKBONES) and len(published["data"]) == 3 * len(siamfc.BACKBONES)
-    assert rows[0] == f"| cpu | {siamfc.BACKBONES[0]} | 10.0 | 8.0 | 2.0 | 75% |"
+    assert rows[0] == f"| cpu | {siamfc.BACKBONES[0]} | 10.0 | 8.0 | 2.0 (4.0 steps) | 75% |"
