@@ -65,6 +65,23 @@ def denoising_overrides(name: str) -> list[str]:
     return extra
 
 
+ULTRASOUND = ("_ddti", "_udtn_eval")
+
+
+def ultrasound_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]:
+    """The real DDTI / UD-TN files, one preprocessed cache per test session, two-image batches (BatchNorm)."""
+    extra = [
+        f"data.root={data_dir}/ultrasound",
+        f"data.cache_dir={tmp_path.parent / 'ultrasound-cache'}",
+        "data.batch_size=2",
+    ]
+    if not name.startswith("layout_"):
+        extra.append("model.cam_figures=2")
+    if name.startswith(("vgg19_", "resnet", "densenet40_")):
+        extra.append("model.net.weights=random")
+    return extra
+
+
 def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]:
     if "modelnet40" in name:
         extra = modelnet_fixture_overrides(data_dir, tmp_path)
@@ -78,6 +95,8 @@ def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]
         extra = ["data.max_frames=3"]  # the real shared sequences, three frames each
         if name.startswith("siamfc_") and "effnetlite0" not in name:
             extra.append("model.backbone.weights=random")  # torchvision's ImageNet weights need a download
+    elif name.endswith(ULTRASOUND):
+        extra = ultrasound_overrides(name, data_dir, tmp_path)
     elif name.startswith(FONT_GANS):
         # one glyph cache per test session (keyed and written atomically, so sharing is safe): rendering the
         # 3,755 characters of two fonts takes ~20 s
@@ -110,6 +129,12 @@ def test_experiment_fast_dev_run(name: str, shared_data_dir: Path, tmp_path: Pat
     cfg = compose_run_config([*experiment_overrides(name, shared_data_dir, tmp_path), "debug=fdr"], tmp_path)
     if name.startswith(FONT_GANS):
         skip_without_fonts(cfg.data.source, cfg.data.target)
+    if name == "fan_udtn_eval":  # test only: without a trained FAN it must say what to pass
+        from zoo.errors import UserError
+
+        with pytest.raises(UserError, match="ckpt_path"):
+            run(cfg)
+        return
     run(cfg)
     record = read_json(tmp_path / "metrics.json")
     assert record["debug"] is True and record["experiment"] == name
@@ -121,6 +146,7 @@ def test_experiment_fast_dev_run(name: str, shared_data_dir: Path, tmp_path: Pat
             "frames/s": (0.0, 1e6),
             "nats": (0.0, 1e3),
             "steps": (0.0, 1e3),
+            "parameters": (0.0, 1e9),
         }
         low, high = ranges.get(units[metric], (-1.0, 1.0))
         if metric.endswith("rre"):  # a relative error: > 1 only means worse than returning zeros
@@ -596,3 +622,19 @@ def test_learn_runs_on_a_users_own_weighted_graph_from_the_command_line(tmp_path
     record = read_json(tmp_path / "metrics.json")
     assert 0.0 <= record["metrics"]["test/nmi"] <= 1.0 and record["metrics"]["train/loss"] >= 0.0
     assert record["epochs"] == 3
+
+
+def test_fan_trained_on_ddti_is_evaluated_on_the_udtn_sample(shared_data_dir: Path, tmp_path: Path) -> None:
+    """fan_udtn_eval's documented path: a FAN fitted on DDTI (a few batches here), then task=test on UD-TN."""
+    fit_dir = tmp_path / "fit"
+    fit = [*experiment_overrides("fan_ddti_eta56_kappa2", shared_data_dir, tmp_path), "debug=limit"]
+    run(compose_run_config([*fit, "trainer.max_epochs=1"], fit_dir))
+    checkpoint = read_json(fit_dir / "metrics.json")["checkpoint"]
+    assert checkpoint and Path(checkpoint).is_file()
+    evaluation = tmp_path / "udtn"
+    overrides = [*experiment_overrides("fan_udtn_eval", shared_data_dir, tmp_path), f"ckpt_path={checkpoint}"]
+    run(compose_run_config(overrides, evaluation))
+    record = read_json(evaluation / "metrics.json")
+    assert record["experiment"] == "fan_udtn_eval" and 0.0 <= record["metrics"]["test/acc"] <= 1.0
+    assert "test/pointing_game" not in record["metrics"]  # UD-TN has no masks
+    assert (evaluation / "cam_overlays.png").is_file()
