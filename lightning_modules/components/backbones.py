@@ -27,6 +27,9 @@ from zoo.errors import UserError, check_choice
 
 TORCHVISION_NETWORKS = ("alexnet", "vgg16", "vgg19", "inception_v3", "resnet18", "resnet34", "resnet50")
 NETWORKS = (*TORCHVISION_NETWORKS, "efficientnet_lite0")
+#: the input normalisation (mean, std per RGB channel, inputs in [0, 1]) each network's ImageNet weights expect
+IMAGENET_NORMALISATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+LITE0_NORMALISATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
 _LITE0_STAGE_BLOCKS = (1, 2, 2, 3, 3, 4, 1)  # blocks per stage of EfficientNet-Lite0 (16 MBConv blocks)
 
 

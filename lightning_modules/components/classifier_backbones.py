@@ -35,7 +35,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lightning_modules.components.backbones import load_network
+from lightning_modules.components.backbones import (
+    IMAGENET_NORMALISATION,
+    LITE0_NORMALISATION,
+    load_network,
+)
 from zoo.errors import UserError, check_choice
 
 #: Table 2 of "FAN: Feedback Attention Network for visual diagnosis of thyroid nodules in ultrasound images"
@@ -52,8 +56,6 @@ PAPER_TABLE2_SOURCE = "Li et al., FAN (ICONIP 2019), Table 2, column #Params"
 TORCHVISION_BASELINES = ("vgg19", "resnet18", "resnet34", "resnet50")
 BASELINES = (*TORCHVISION_BASELINES, "densenet40", "efficientnet_lite0_linear")
 DENSENET_STEMS = ("imagenet", "cifar")
-_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
-_LITE0 = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))  # EfficientNet-Lite0's input normalisation
 
 
 def parameter_count(module: nn.Module, *, trainable_only: bool = False) -> int:
@@ -151,7 +153,7 @@ class FrozenFeatureLinear(nn.Module):
         network = load_network(backbone, weights)
         network.reset_classifier(0)  # timm: forward -> pooled features
         network.requires_grad_(False)
-        self.backbone = Normalised(network.eval(), *_LITE0)
+        self.backbone = Normalised(network.eval(), *LITE0_NORMALISATION)
         self.weights = weights
         self.head = nn.Linear(network.num_features, int(num_classes))
 
@@ -206,4 +208,4 @@ def build_baseline(name: str, num_classes: int = 2, weights: str | None = None, 
             )
         return DenseNet40(num_classes, **kwargs)
     network = _replace_head(load_network(name, weights), name, num_classes)
-    return network if weights == "random" else Normalised(network, *_IMAGENET)
+    return network if weights == "random" else Normalised(network, *IMAGENET_NORMALISATION)

@@ -252,22 +252,14 @@ def summarise_by_attribute(
     }
 
 
-def plot_ope(path: str | Path, summaries: Mapping[str, OPESummary], title: str = "OPE") -> Path:
-    """Success and precision plots side by side as one PNG at ``path``, written atomically.
-
-    Legends read ``name [AUC]`` and ``name [P@20]`` and are ordered by that score, best first, as OTB does.
-    """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from zoo.loggers import write_figure
-
-    fig = Figure(figsize=(11.0, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    success_ax, precision_ax = fig.subplots(1, 2)
-    for name, summary in sorted(summaries.items(), key=lambda item: -item[1].auc):
+def draw_ope_curves(
+    success_ax: Any, precision_ax: Any, summaries: Mapping[str, OPESummary], title: str
+) -> None:
+    """OTB's success and precision plots of ``summaries`` on two matplotlib axes: legends read ``name [AUC]``
+    and ``name [P@20]``, ordered by that score, best first (ties by name), as OTB does."""
+    for name, summary in sorted(summaries.items(), key=lambda item: (-item[1].auc, item[0])):
         success_ax.plot(SUCCESS_THRESHOLDS, summary.success_curve, label=f"{name} [{summary.auc:.3f}]")
-    for name, summary in sorted(summaries.items(), key=lambda item: -item[1].precision):
+    for name, summary in sorted(summaries.items(), key=lambda item: (-item[1].precision, item[0])):
         precision_ax.plot(
             PRECISION_THRESHOLDS, summary.precision_curve, label=f"{name} [{summary.precision:.3f}]"
         )
@@ -278,5 +270,17 @@ def plot_ope(path: str | Path, summaries: Mapping[str, OPESummary], title: str =
     for ax, loc in ((success_ax, "lower left"), (precision_ax, "lower right")):
         ax.grid(alpha=0.3)
         ax.legend(loc=loc, fontsize="small")
+
+
+def plot_ope(path: str | Path, summaries: Mapping[str, OPESummary], title: str = "OPE") -> Path:
+    """Success and precision plots side by side as one PNG at ``path``, written atomically."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from zoo.loggers import write_figure
+
+    fig = Figure(figsize=(11.0, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    draw_ope_curves(*fig.subplots(1, 2), summaries, title)
     fig.tight_layout()
     return write_figure(Path(path), fig)

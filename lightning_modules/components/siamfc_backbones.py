@@ -25,12 +25,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from lightning_modules.components.backbones import describe_weights, load_network, load_state, read_state_dict
+from lightning_modules.components.backbones import (
+    IMAGENET_NORMALISATION,
+    LITE0_NORMALISATION,
+    describe_weights,
+    load_network,
+    load_state,
+    read_state_dict,
+)
 from lightning_modules.components.siamfc_ops import cross_correlation
 from zoo.errors import UserError, check_choice
 
 SIAMFC_BACKBONES = ("siamfc_alexnet", "alexnet", "vgg19", "inception_v3", "resnet34", "efficientnet_lite0")
-_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 
 
 class FeatureExtractor(nn.Module):
@@ -162,7 +168,7 @@ def build_siamfc_network(name: str, weights: str = "random", out_scale: float = 
         extractor = FeatureExtractor(body, 256, zero_mean, unit, describe_weights(name, weights))
     else:
         body, channels = _cut(name, load_network(name, base))
-        mean, std = ((0.5,) * 3, (0.5,) * 3) if name == "efficientnet_lite0" else _IMAGENET
+        mean, std = LITE0_NORMALISATION if name == "efficientnet_lite0" else IMAGENET_NORMALISATION
         extractor = FeatureExtractor(body, channels, mean, std, describe_weights(name, weights))
     network = SiameseNetwork(extractor, out_scale)
     if trained:

@@ -46,14 +46,13 @@ from datamodules.tracking import (
 from datamodules.tracking.reference import PublishedScores
 from lightning_modules.components.ope import (
     OTB_TOOLKIT,
-    PRECISION_THRESHOLDS,
-    SUCCESS_THRESHOLDS,
     OPEProtocol,
     OPEScores,
     OPESummary,
+    draw_ope_curves,
     summarise,
 )
-from zoo.io import atomic_write
+from zoo.loggers import write_figure
 from zoo.workflow.tables import BlockInputs, PageBlock, markdown_table, variant
 from zoo.workflow.tracking_validation import (
     ANNOTATIONS,
@@ -328,20 +327,8 @@ def plot_comparison(
     bars.set_title(f"OTB-2013 on {', '.join(sequences)}")
     bars.legend(handles=[Patch(color=c, label=kind) for kind, c in colours.items()], fontsize="small")
     bars.grid(axis="x", alpha=0.3)
-    for name, summary in sorted(curves.items(), key=lambda item: (-item[1].auc, item[0])):
-        success_ax.plot(SUCCESS_THRESHOLDS, summary.success_curve, label=f"{name} [{summary.auc:.3f}]")
-    for name, summary in sorted(curves.items(), key=lambda item: (-item[1].precision, item[0])):
-        precision_ax.plot(
-            PRECISION_THRESHOLDS, summary.precision_curve, label=f"{name} [{summary.precision:.3f}]"
-        )
-    success_ax.set(xlabel="Overlap threshold", ylabel="Success rate", xlim=(0, 1), ylim=(0, 1.0))
-    success_ax.set_title("Success plots, raw-box trackers (recomputed)")
-    precision_ax.set(xlabel="Location error threshold (px)", ylabel="Precision", xlim=(0, 50), ylim=(0, 1.0))
-    precision_ax.set_title("Precision plots, raw-box trackers (recomputed)")
-    for ax, loc in ((success_ax, "lower left"), (precision_ax, "lower right")):
-        ax.grid(alpha=0.3)
-        ax.legend(loc=loc, fontsize="small")
-    return atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=100))
+    draw_ope_curves(success_ax, precision_ax, curves, "the raw-box trackers (recomputed)")
+    return write_figure(path, fig)
 
 
 def _not_generated(reason: str) -> str:
