@@ -36,35 +36,50 @@ from torchmetrics.classification import (
 from lightning_modules.components.base import ZooModule
 from zoo.errors import UserError
 
-BINARY_METRICS = {
-    "precision": BinaryPrecision,
-    "specificity": BinarySpecificity,
-    "recall": BinaryRecall,
-    "f1": BinaryF1Score,
-    "auroc": BinaryAUROC,
-}
-CLASSIFICATION_METRICS = ("acc", "macc", "balanced_acc", *BINARY_METRICS, "confusion")
+class _OnPositiveClass:
+    """Feeds a binary torchmetrics metric ``(logits [B, K], target [B])``: P(positive) vs ``target == positive``.
 
+    A subclass, not a wrapper around a metric instance: the metric's own states then accumulate over the
+    epoch under ``forward`` (a wrapper holding no states of its own is reset by ``forward`` to its last batch).
+    """
 
-class PositiveClass(Metric):
-    """A binary torchmetrics metric fed ``(logits [B, K], target [B])``: P(positive) vs ``target == positive``."""
-
-    full_state_update = False
-
-    def __init__(self, metric: Metric, positive_class: int) -> None:
-        super().__init__()
-        self.metric, self.positive_class = metric, int(positive_class)
+    def __init__(self, positive_class: int = 1, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.positive_class = int(positive_class)
 
     def update(self, logits: Tensor, target: Tensor) -> None:
         probability = logits.float().softmax(dim=-1)[:, self.positive_class]
-        self.metric.update(probability, (target == self.positive_class).long())
+        super().update(probability, (target == self.positive_class).long())
 
-    def compute(self) -> Tensor:
-        return self.metric.compute()
 
-    def reset(self) -> None:
-        super().reset()
-        self.metric.reset()
+class PositiveClassPrecision(_OnPositiveClass, BinaryPrecision):
+    """Precision of ``positive_class`` (eq. 6)."""
+
+
+class PositiveClassSpecificity(_OnPositiveClass, BinarySpecificity):
+    """Specificity of ``positive_class`` (eq. 6)."""
+
+
+class PositiveClassRecall(_OnPositiveClass, BinaryRecall):
+    """Recall (sensitivity) of ``positive_class`` (eq. 6)."""
+
+
+class PositiveClassF1(_OnPositiveClass, BinaryF1Score):
+    """F1 of ``positive_class`` (eq. 6)."""
+
+
+class PositiveClassAUROC(_OnPositiveClass, BinaryAUROC):
+    """ROC AUC of the ``positive_class`` probability."""
+
+
+BINARY_METRICS: dict[str, type[Metric]] = {
+    "precision": PositiveClassPrecision,
+    "specificity": PositiveClassSpecificity,
+    "recall": PositiveClassRecall,
+    "f1": PositiveClassF1,
+    "auroc": PositiveClassAUROC,
+}
+CLASSIFICATION_METRICS = ("acc", "macc", "balanced_acc", *BINARY_METRICS, "confusion")
 
 
 def classification_metrics(
@@ -91,7 +106,7 @@ def classification_metrics(
         elif name in ("macc", "balanced_acc"):
             metrics[name] = MulticlassAccuracy(num_classes=num_classes, average="macro")
         elif name in BINARY_METRICS:
-            metrics[name] = PositiveClass(BINARY_METRICS[name](), positive_class)
+            metrics[name] = BINARY_METRICS[name](positive_class=positive_class)
     return MetricCollection(metrics)
 
 

@@ -34,6 +34,15 @@ def test_eq6_metrics_on_a_known_confusion_matrix() -> None:
     assert values["balanced_acc"] == pytest.approx((recall + tn / (tn + fp)) / 2) == values["macc"]
 
 
+def test_binary_metrics_accumulate_over_batches_under_forward() -> None:
+    """Lightning calls ``forward`` per batch and ``compute`` at epoch end: the epoch value covers every batch."""
+    metrics = classification_metrics(2, ["precision", "recall", "f1", "auroc", "acc"])
+    whole = {k: float(v) for k, v in classification_metrics(2, list(metrics.keys()))(_logits(PRED), TARGET).items()}
+    for part in torch.arange(10).split(3):
+        metrics(_logits(PRED[part]), TARGET[part])
+    assert {k: float(v) for k, v in metrics.compute().items()} == pytest.approx(whole)
+
+
 def test_positive_class_swaps_the_roles() -> None:
     values = classification_metrics(2, ["precision", "recall"], positive_class=0)(_logits(PRED), TARGET)
     assert float(values["precision"]) == pytest.approx(4 / 5)  # TN / (TN + FN) seen from class 0
