@@ -35,6 +35,7 @@ from zoo.workflow.tables import (
     load_comparisons,
     markdown_table,
     render_comparisons,
+    replicates,
     variant,
 )
 from zoo.workflow.tracking_comparison import PAGE_BLOCKS as TRACKING_BLOCKS
@@ -154,7 +155,6 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
                 scale = unit_scale(unit)
                 published = spec.get("published")
                 values = [r["metrics"][metric] for r in group if metric in r["metrics"]]
-                seeds = sorted({r.get("seed") for r in group if metric in r["metrics"]}, key=str)
                 rows.append(
                     [
                         f"{name} `{key[1]}`" if key[1] else name,
@@ -165,7 +165,7 @@ def table_rows(records: dict[str, dict], runs: list[dict]) -> list[list[str]]:
                         if values
                         else ("not measured" if group else "not run"),
                         str(len(values)) if values else "",
-                        ",".join(str(s) for s in seeds),
+                        replicates([r for r in group if metric in r["metrics"]]),
                         key[2],
                         key[3],
                         run_cost(group),
@@ -198,14 +198,13 @@ def sensitivity_rows(sweeps: dict[str, dict], records: dict[str, dict], runs: li
                 cells.append(
                     f"{specs.get(metric, {}).get('name', metric)} {format_measured(values, 1.0, digits=4)}"
                 )
-        seeds = sorted({r.get("seed") for r in group}, key=str)
         rows.append(
             [
                 f"{name} (`{experiment}`{' ' + others if others else ''})",
                 f"{sweeps[name]['param']} = {value}",
                 " · ".join(cells) or "no metric",
                 str(len(group)),
-                ",".join(str(s) for s in seeds),
+                replicates(group),
                 hardware,
                 budget,
                 run_cost(group),
@@ -223,7 +222,7 @@ def _sort_key(value: Any) -> tuple[int, float, str]:
 
 
 # the columns both tables end with, in this order
-SHARED_COLUMNS = ("measured (mean ± std)", "n", "seeds", "hardware", "budget", "epochs, time / run")
+SHARED_COLUMNS = ("measured (mean ± std)", "n", "seeds (/ folds)", "hardware", "budget", "epochs, time / run")
 
 
 def render_sensitivity(sweeps: dict[str, dict], records: dict[str, dict], runs: list[dict]) -> str:

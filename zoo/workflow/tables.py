@@ -39,7 +39,23 @@ NEUTRAL_OVERRIDES = (
     "data.pin_memory",
     "data.root",
     "data.cache_dir",
+    # a cross-validation fold is a replicate like a seed: rows are mean ± std over folds (``replicates`` shows them)
+    "data.fold",
 )
+
+
+def replicate(run: dict[str, Any]) -> str:
+    """What made this run one replicate of its row: its seed, and its cross-validation fold when it set one."""
+    fold = next(
+        (item.partition("=")[2] for item in run.get("overrides") or [] if item.partition("=")[0] == "data.fold"),
+        None,
+    )
+    return str(run.get("seed")) if fold is None else f"{run.get('seed')}/f{fold}"
+
+
+def replicates(group: list[dict[str, Any]]) -> str:
+    """The replicates of a row: seeds, each with its fold (``0/f1``) where folds were run."""
+    return ",".join(sorted({replicate(r) for r in group}))
 
 
 def variant(run: dict[str, Any], ignore: tuple[str, ...] = ()) -> str:
@@ -150,7 +166,7 @@ def comparison_table(spec: dict[str, Any], runs: list[dict[str, Any]]) -> str:
                 cells.append(f"{v:.{digits}f}")
         rows.append([item, *cells])
     rows.append(["best on (items)", *(str(w) if g else "" for w, g in zip(wins, groups, strict=True))])
-    seeds = sorted({str(r.get("seed")) for g in groups for r in g})
+    seeds = sorted({replicate(r) for g in groups for r in g})
     header = [spec.get("item", "item"), *(c["label"] for c in columns)]
     intro = f"\n**{spec['title']}** (mean over seeds {','.join(seeds)}; bold: best in the row):\n\n"
     return intro + markdown_table(header, rows)

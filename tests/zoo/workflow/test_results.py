@@ -85,10 +85,10 @@ def test_unreadable_metrics_are_skipped(tmp_path: Path) -> None:
 
 def test_a_generated_block_is_replaced_between_markers(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{BEGIN}\nold\n{END}\noutro\n")
+    readme.write_text(f"intro\n{BEGIN}\nstale block\n{END}\noutro\n")
     update_block(readme, render_table({}, []))
     text = readme.read_text()
-    assert "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    assert "stale block" not in text and text.startswith("intro") and text.endswith("outro\n")
     readme.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         update_block(readme, "x")
@@ -122,6 +122,20 @@ def test_overridden_runs_are_separate_rows_and_early_stopped_seeds_share_one(
     assert "85.00 ± 7.07" in default and "| 2 |" in default and "11–17 ep, 70 s" in default
     variant_row = next(line for line in lines if line.startswith("| demo `model.lr=0.5` |"))
     assert "10.00" in variant_row and "| 1 |" in variant_row
+
+
+def test_cross_validation_folds_are_replicates_of_one_row(tmp_path: Path, records: Path) -> None:
+    logs = tmp_path / "logs"
+    for fold, acc in enumerate([0.70, 0.80, 0.90]):
+        write_run(logs, "demo", fold, acc)
+        path = logs / f"demo_{fold}_False" / "metrics.json"
+        overrides = ["experiment=demo", f"data.fold={fold}", "model.scheduler.step_size=3"]
+        path.write_text(json.dumps(json.loads(path.read_text()) | {"seed": 0, "overrides": overrides}))
+    lines = render_table(load_records(records), load_runs(logs)).splitlines()
+    (row,) = [line for line in lines if line.startswith("| demo")]
+    # the method-changing override still names the row; the folds do not split it
+    assert row.startswith("| demo `model.scheduler.step_size=3` |")
+    assert "80.00 ± 10.00" in row and "| 3 |" in row and "| 0/f0,0/f1,0/f2 |" in row
 
 
 def test_small_values_keep_four_decimals() -> None:
