@@ -7,6 +7,7 @@ hospital) is a small evaluation set. One module per job; this package re-exports
 - ``records``: one labelled image (``UltrasoundImage``), the image and mask file readers;
 - ``ddti``: DDTI's ``label.txt`` (TI-RADS → label) and files, the ``labels.csv`` consistency check;
 - ``udtn``: the UD-TN sample's folders (duplicate file counted once);
+- ``folders``: one's own images in ``Benign/`` and ``Malignant/`` folders (masks optional);
 - ``crop``: the scan-area crop (text and borders removed), the resize, the per-image layout features;
 - ``duplicates``: near-duplicate pictures across case ids (DDTI has about 130), merged or dropped;
 - ``splits``: case-grouped, stratified, seeded k-fold train / val / test;
@@ -30,6 +31,7 @@ from datamodules.ultrasound.crop import (
 from datamodules.ultrasound.datamodule import UltrasoundDataModule
 from datamodules.ultrasound.ddti import TIRADS_LABELS, check_labels_csv, read_ddti, read_label_rows
 from datamodules.ultrasound.duplicates import duplicate_pairs, keep_first_copies, split_groups, thumbnails
+from datamodules.ultrasound.folders import read_class_folders
 from datamodules.ultrasound.records import CLASS_NAMES, UltrasoundImage, read_mask, read_rgb
 from datamodules.ultrasound.splits import assign_folds, class_counts, split_indices
 from datamodules.ultrasound.udtn import read_udtn
@@ -49,6 +51,7 @@ __all__ = [
     "duplicate_pairs",
     "keep_first_copies",
     "layout_features",
+    "read_class_folders",
     "read_ddti",
     "read_label_rows",
     "read_mask",

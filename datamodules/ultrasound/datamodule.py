@@ -8,7 +8,8 @@ position in the datamodule's image list}``.
 ``dataset=ddti``: DDTI's 470 TI-RADS-labelled images (see ``ddti``), split by case into ``num_folds`` grouped,
 stratified folds (``splits``): test is fold ``fold``, validation a ``val_share`` of the rest; near-duplicate
 pictures are dropped (``duplicates=drop``, default) or kept in one group (``group``). ``dataset=udtn``: the
-UD-TN sample as a test-only set (biopsy labels). Images are cropped to the scan area (``crop``) and resized;
+UD-TN sample as a test-only set (biopsy labels). ``dataset=folders``: one's own images in class folders under
+``root`` (``folders``), split like DDTI. Images are cropped to the scan area (``crop``) and resized;
 the preprocessed tensors are cached under ``cache_dir/ultrasound`` with a key over the parameters, the crop
 rule and the raw files (name, size, mtime), written atomically.
 
@@ -45,6 +46,7 @@ from datamodules.ultrasound.crop import (
 )
 from datamodules.ultrasound.ddti import check_labels_csv, read_ddti
 from datamodules.ultrasound.duplicates import duplicate_pairs, keep_first_copies, split_groups, thumbnails
+from datamodules.ultrasound.folders import read_class_folders
 from datamodules.ultrasound.records import CLASS_NAMES, UltrasoundImage, read_mask, read_rgb
 from datamodules.ultrasound.splits import PARTS, class_counts, split_indices
 from datamodules.ultrasound.udtn import read_udtn
@@ -53,7 +55,7 @@ from zoo.io import atomic_torch_save
 
 log = logging.getLogger(__name__)
 
-FOLDERS = {"ddti": "DDTI", "udtn": "UD-TN_sample"}
+FOLDERS = {"ddti": "DDTI", "udtn": "UD-TN_sample", "folders": ""}  # folders: data.root itself
 BALANCES = ("none", "weights", "sampler")
 DUPLICATE_MODES = ("drop", "group")
 AUGMENTS = ("none", "flip")
@@ -115,6 +117,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
         drop_last: bool = False,
         download: bool = False,
         verify_checksums: bool = True,
+        case_separator: str = "_",
     ) -> None:
         super().__init__()
         check_choice(dataset, FOLDERS, "data.dataset", "ultrasound dataset")
@@ -148,6 +151,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
         self.num_workers = non_negative_int(num_workers, "data.num_workers")
         self.pin_memory, self.drop_last = bool(pin_memory), bool(drop_last)
         self.download, self.verify_checksums = bool(download), bool(verify_checksums)
+        self.case_separator = str(case_separator)
         self.rule = CropRule()
         self.cache_path: Path | None = None
         self.data: dict[str, Any] | None = None
@@ -161,11 +165,18 @@ class UltrasoundDataModule(pl.LightningDataModule):
         return self.root / FOLDERS[self.dataset]
 
     @property
+    def title(self) -> str:
+        """The data's name in log lines."""
+        return FOLDERS[self.dataset] or f"own folders {self.root}"
+
+    @property
     def split_seed(self) -> int:
         """``data.split_seed``, or the run seed when it is None (each seed then re-draws the folds)."""
         return self._split_seed if self._split_seed is not None else torch.initial_seed() % 2**63
 
     def _records(self) -> list[UltrasoundImage]:
+        if self.dataset == "folders":
+            return read_class_folders(self.folder, self.case_separator)
         name = FOLDERS[self.dataset]
         if not self.folder.is_dir():
             raise sources.missing_data(self.root, name, f"no {name} folder at {self.folder}", self.download)
@@ -203,7 +214,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def _preprocess(self, records: list[UltrasoundImage]) -> dict[str, Any]:
-        if self.verify_checksums:
+        if self.verify_checksums and self.dataset != "folders":  # own files have no pinned checksums
             paths = [p for r in records for p in (r.image, r.mask) if p is not None]
             sources.verify(self.root, FOLDERS[self.dataset], paths)
         n, size = len(records), self.image_size
@@ -254,7 +265,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
                 )
         data = self._preprocess(records)
         atomic_torch_save(data | {"format": _CACHE_FORMAT, "key": key}, path)
-        log.info("%s: preprocessed %d images into %s", FOLDERS[self.dataset], len(records), path)
+        log.info("%s: preprocessed %d images into %s", self.title, len(records), path)
         return data
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------
@@ -262,6 +273,12 @@ class UltrasoundDataModule(pl.LightningDataModule):
     def prepare_data(self) -> None:
         """Download missing files when asked, then build the cache (one process per node, before setup)."""
         name = FOLDERS[self.dataset]
+        if self.download and self.dataset == "folders":
+            raise UserError(
+                "data.download=true has nothing to fetch for one's own folders",
+                where="data.download",
+                fix="set data.download=false (download fetches DDTI or the UD-TN sample)",
+            )
         if self.download:
             try:
                 fetched = sources.fetch(self.root, name)
@@ -291,7 +308,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
             pairs = duplicate_pairs(thumbnails(data["images"].numpy()))
             log.info(
                 "%s: %d near-duplicate pictures left out (data.duplicates=drop), e.g. %s",
-                FOLDERS[self.dataset],
+                self.title,
                 len(self.dropped),
                 "; ".join(self.dropped[:3]),
             )
@@ -308,7 +325,7 @@ class UltrasoundDataModule(pl.LightningDataModule):
         sizes = {part: class_counts(labels[idx]) for part, idx in self.parts.items()}
         log.info(
             "%s fold %d of %d (split seed %d): %s (benign, malignant)",
-            FOLDERS[self.dataset],
+            self.title,
             self.fold,
             self.num_folds,
             self.split_seed,

@@ -69,6 +69,13 @@ def split_indices(
     val = np.zeros(0, dtype=np.int64)
     if val_share > 0:
         parts = max(2, round(1 / val_share))
+        if np.unique(groups[rest]).size < parts:
+            raise UserError(
+                f"data.val_share={val_share} asks for 1 of {parts} validation folds, but the training part "
+                f"holds only {np.unique(groups[rest]).size} cases",
+                where="data.val_share",
+                fix=f"use data.val_share >= {1 / np.unique(groups[rest]).size:.2f}, 0 (no validation), or more data",
+            )
         inner = _folds(labels[rest], groups[rest], parts, derive_seed("ultrasound-val", seed, fold))
         val = rest[inner == 0]
         if np.unique(labels[val]).size < np.unique(labels).size:
