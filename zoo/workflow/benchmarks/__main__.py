@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("pyramnet", "learn", "fpca", "safont", "siamfc")
+BENCHMARKS = ("pyramnet", "learn", "fpca", "safont", "siamfc", "fan")
 
 
 def main(names: list[str]) -> None:
