@@ -51,6 +51,12 @@ def cam_localisation(cam: Tensor, mask: Tensor) -> tuple[Tensor, Tensor]:
     return energy, hit
 
 
+def mask_area_share(mask: Tensor) -> Tensor:
+    """Per image, the share of pixels inside the mask: the localisation metrics' chance level (a uniform CAM's
+    energy inside the mask, a random point's chance to fall in it)."""
+    return mask.flatten(1).bool().float().mean(dim=1)
+
+
 class BaselineNetwork(nn.Module):
     """A Table 2 baseline (``classifier_backbones.build_baseline``) as a class configs can name."""
 
@@ -82,7 +88,7 @@ class FANClassifier(ClassifierModule):
         self.needs_data = True
         self.cam_figures = int(cam_figures)
         self.has_cam = hasattr(net, "forward_with_cam")
-        self.cam_energy, self.pointing_game = MeanMetric(), MeanMetric()
+        self.cam_energy, self.pointing_game, self.mask_share = MeanMetric(), MeanMetric(), MeanMetric()
         self.masked_images = SumMetric()
         self._figure_items: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]] = []
 
@@ -121,6 +127,7 @@ class FANClassifier(ClassifierModule):
             energy, hit = cam_localisation(cams[has_mask], batch["mask"][has_mask])
             self.cam_energy.update(energy)
             self.pointing_game.update(hit)
+            self.mask_share.update(mask_area_share(batch["mask"][has_mask]))
             self.masked_images.update(has_mask.sum())
         for i in range(min(len(image), self.cam_figures - len(self._figure_items))):
             self._figure_items.append(
@@ -141,7 +148,8 @@ class FANClassifier(ClassifierModule):
         if self.masked_images.compute() > 0:
             self.log("test/cam_energy_in_mask", self.cam_energy.compute())
             self.log("test/pointing_game", self.pointing_game.compute())
-        for metric in (self.cam_energy, self.pointing_game, self.masked_images):
+            self.log("test/mask_area_share", self.mask_share.compute())
+        for metric in (self.cam_energy, self.pointing_game, self.mask_share, self.masked_images):
             metric.reset()
         if self._figure_items and self.trainer.is_global_zero and not self.trainer.sanity_checking:
             publish_figure(self, "cam_overlays.png", cam_figure(self._figure_items), key="test/cam_overlays")
@@ -190,6 +198,7 @@ class LayoutBaseline(SolverModule):
             prefix="test/"
         )
         self._logits: Tensor | None = None
+        self.mask_share = MeanMetric()  # the CAM metrics' chance level on this fold (FANClassifier's docstring)
 
     @property
     def solver_budget(self) -> str:
@@ -235,7 +244,14 @@ class LayoutBaseline(SolverModule):
         if torch.isnan(logits).any():
             raise RuntimeError("a test batch carries an index outside the test part")
         self.test_metrics.update(logits, batch["label"])
+        has_mask = batch.get("has_mask")
+        if has_mask is not None and has_mask.bool().any():
+            has_mask = has_mask.bool()
+            self.mask_share.update(mask_area_share(batch["mask"][has_mask]))
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
+        if self.mask_share.update_count:
+            self.log("test/mask_area_share", self.mask_share.compute())
+        self.mask_share.reset()

@@ -118,6 +118,7 @@ def test_test_stage_logs_eq6_params_cam_scores_and_overlays(tmp_path: Path) -> N
     assert 0.0 <= metrics["test/cam_energy_in_mask"] <= 1.0
     # three of the four images have a mask: the pointing game is a count of hits out of three
     assert round(metrics["test/pointing_game"] * 3, 5) in (0.0, 1.0, 2.0, 3.0)
+    assert metrics["test/mask_area_share"] == pytest.approx(144 / 1024)  # a 12 × 12 nodule in 32 × 32
     assert (tmp_path / "cam_overlays.png").stat().st_size > 0
 
 
@@ -147,7 +148,12 @@ class _LayoutData(pl.LightningDataModule):
         return self.features[idx], self.labels[idx], ["informative", "noise"]
 
     def test_dataloader(self) -> DataLoader:
-        items = [{"index": int(i), "label": int(self.labels[i])} for i in self.parts["test"]]
+        mask = torch.zeros(1, 8, 8)
+        mask[:, :4] = 1
+        items = [
+            {"index": int(i), "label": int(self.labels[i]), "mask": mask, "has_mask": True}
+            for i in self.parts["test"]
+        ]
         return DataLoader(items, batch_size=4)
 
 
@@ -160,6 +166,7 @@ def test_layout_baseline_fits_on_train_and_scores_the_test_part(tmp_path: Path) 
     trainer = pl.Trainer(default_root_dir=tmp_path, logger=False, enable_progress_bar=False)
     (metrics,) = trainer.test(module, datamodule=_LayoutData(), verbose=False)
     assert metrics["test/acc"] == 1.0 and metrics["test/f1"] == 1.0
+    assert metrics["test/mask_area_share"] == 0.5  # the CAM metrics' chance level on the same images
 
 
 def test_baseline_networks_are_named_by_a_class_and_keep_their_parameter_count() -> None:
