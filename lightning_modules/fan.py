@@ -198,7 +198,9 @@ class LayoutBaseline(SolverModule):
             prefix="test/"
         )
         self._logits: Tensor | None = None
-        self.mask_share = MeanMetric()  # the CAM metrics' chance level on this fold (FANClassifier's docstring)
+        self.mask_share = (
+            MeanMetric()
+        )  # the CAM metrics' chance level on this fold (FANClassifier's docstring)
 
     @property
     def solver_budget(self) -> str:

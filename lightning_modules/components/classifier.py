@@ -36,6 +36,7 @@ from torchmetrics.classification import (
 from lightning_modules.components.base import ZooModule
 from zoo.errors import UserError
 
+
 class _OnPositiveClass:
     """Feeds a binary torchmetrics metric ``(logits [B, K], target [B])``: P(positive) vs ``target == positive``.
 

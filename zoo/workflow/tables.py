@@ -47,7 +47,11 @@ NEUTRAL_OVERRIDES = (
 def replicate(run: dict[str, Any]) -> str:
     """What made this run one replicate of its row: its seed, and its cross-validation fold when it set one."""
     fold = next(
-        (item.partition("=")[2] for item in run.get("overrides") or [] if item.partition("=")[0] == "data.fold"),
+        (
+            item.partition("=")[2]
+            for item in run.get("overrides") or []
+            if item.partition("=")[0] == "data.fold"
+        ),
         None,
     )
     return str(run.get("seed")) if fold is None else f"{run.get('seed')}/f{fold}"

@@ -37,7 +37,9 @@ def test_eq6_metrics_on_a_known_confusion_matrix() -> None:
 def test_binary_metrics_accumulate_over_batches_under_forward() -> None:
     """Lightning calls ``forward`` per batch and ``compute`` at epoch end: the epoch value covers every batch."""
     metrics = classification_metrics(2, ["precision", "recall", "f1", "auroc", "acc"])
-    whole = {k: float(v) for k, v in classification_metrics(2, list(metrics.keys()))(_logits(PRED), TARGET).items()}
+    whole = {
+        k: float(v) for k, v in classification_metrics(2, list(metrics.keys()))(_logits(PRED), TARGET).items()
+    }
     for part in torch.arange(10).split(3):
         metrics(_logits(PRED[part]), TARGET[part])
     assert {k: float(v) for k, v in metrics.compute().items()} == pytest.approx(whole)

@@ -19,7 +19,12 @@ def test_the_table_has_a_row_per_network(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(
         fan,
         "in_subprocess",
-        lambda module, *args: {"train_images_s": 4.0, "infer_images_s": 20.0, "peak_mib": 512.0, "params": 7.7e5},
+        lambda module, *args: {
+            "train_images_s": 4.0,
+            "infer_images_s": 20.0,
+            "peak_mib": 512.0,
+            "params": 7.7e5,
+        },
     )
     monkeypatch.setattr(fan, "publish", lambda name, table, data: published.update(table=table, data=data))
     monkeypatch.setattr(fan.torch.cuda, "is_available", lambda: False)
