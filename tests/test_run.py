@@ -82,6 +82,27 @@ def ultrasound_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]
     return extra
 
 
+LOOP_CLOSURE = ("seqdlf_", "cnn_global_", "seqslam_")
+
+
+def loopclosure_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]:
+    """The real sequences, thinned to ~50 frames that still hold revisits (Lip6: every 20th frame; Corridor:
+    every 5th, whose 111-frame offset stays on the grid), 64-px frames in one batch (fast_dev_run tests one batch),
+    an 8-word codebook and a short exclusion window."""
+    return [
+        f"data.root={data_dir}/loopclosure",
+        f"data.cache_dir={tmp_path.parent / 'loopclosure-cache'}",
+        f"data.subsample={20 if name.endswith('_lip6outdoor') else 5}",
+        "data.image_size=64",
+        "data.batch_size=64",
+        "model.words=8",
+        "model.position_words=2",
+        "model.kmeans_max_iter=10",
+        "model.exclusion_frames=5",
+        "model.match_figures=2",
+    ]
+
+
 def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]:
     if "modelnet40" in name:
         extra = modelnet_fixture_overrides(data_dir, tmp_path)
@@ -97,6 +118,8 @@ def experiment_overrides(name: str, data_dir: Path, tmp_path: Path) -> list[str]
             extra.append("model.backbone.weights=random")  # torchvision's ImageNet weights need a download
     elif name.endswith(ULTRASOUND):
         extra = ultrasound_overrides(name, data_dir, tmp_path)
+    elif name.startswith(LOOP_CLOSURE):
+        extra = loopclosure_overrides(name, data_dir, tmp_path)
     elif name.startswith(FONT_GANS):
         # one glyph cache per test session (keyed and written atomically, so sharing is safe): rendering the
         # 3,755 characters of two fonts takes ~20 s

@@ -11,6 +11,17 @@
   (never unpickled) and ``strict=True``.
 
 ``describe_weights`` gives the one-line provenance every record stores (which weights ran).
+
+``vgg16_places365`` (SeqDLF §4's network) is VGG16 with Places365 weights, which CSAILVision publishes only as a
+Caffe model (``vgg16_places365.caffemodel`` + ``deploy_vgg16_places365.prototxt``). Nothing is downloaded: convert
+the caffemodel yourself (read each layer's two blobs with Caffe's Python API, or any converter) and save a tensor
+state dict with ``torch.save``; ``weights`` is then its path. Accepted keys (``places365_state`` maps them):
+
+* torchvision's names ``features.{0,2,5,7,10,12,14,17,19,21,24,26,28}.{weight,bias}`` (conv1_1 … conv5_3), or
+* Caffe's layer names ``conv1_1.weight``, ``conv1_1.bias`` … ``conv5_3.bias`` (Caffe's conv blobs are already
+  ``[out, in, kh, kw]``, the layout of ``nn.Conv2d``);
+* ``classifier.*`` / ``fc6`` … ``fc8`` entries are ignored (365 classes; only the conv layers are used).
+The network expects Caffe's input convention: BGR in 0-255 minus the training mean (``CAFFE_INPUT``).
 """
 
 from __future__ import annotations
@@ -30,7 +41,31 @@ NETWORKS = (*TORCHVISION_NETWORKS, "efficientnet_lite0")
 #: the input normalisation (mean, std per RGB channel, inputs in [0, 1]) each network's ImageNet weights expect
 IMAGENET_NORMALISATION = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
 LITE0_NORMALISATION = ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-_LITE0_STAGE_BLOCKS = (1, 2, 2, 3, 3, 4, 1)  # blocks per stage of EfficientNet-Lite0 (16 MBConv blocks)
+_LITE0_STAGE_BLOCKS = (1, 2, 2, 3, 3, 4, 1)
+PLACES365_VGG16 = "vgg16_places365"
+#: torchvision's ``vgg16.features`` index of each Caffe conv layer (each is followed by an in-place ReLU)
+VGG16_CONV_INDEX = {
+    f"conv{block}_{k}": index
+    for (block, k), index in zip(
+        [
+            (1, 1),
+            (1, 2),
+            (2, 1),
+            (2, 2),
+            (3, 1),
+            (3, 2),
+            (3, 3),
+            (4, 1),
+            (4, 2),
+            (4, 3),
+            (5, 1),
+            (5, 2),
+            (5, 3),
+        ],
+        (0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28),
+        strict=True,
+    )
+}  # blocks per stage of EfficientNet-Lite0 (16 MBConv blocks)
 
 
 def _torchvision_network(name: str, weights: str | None) -> nn.Module:
@@ -146,8 +181,52 @@ def load_state(network: nn.Module, state: dict[str, torch.Tensor], source: str) 
     network.load_state_dict(state, strict=True)
 
 
+def places365_state(state: dict[str, torch.Tensor], source: str) -> dict[str, torch.Tensor]:
+    """A converted VGG16-Places365 state dict as torchvision ``features.*`` keys (module docstring's key list)."""
+    out = {}
+    for key, value in state.items():
+        layer, _, param = key.rpartition(".")
+        if layer in VGG16_CONV_INDEX:
+            out[f"features.{VGG16_CONV_INDEX[layer]}.{param}"] = value
+        elif key.startswith("features."):
+            out[key] = value
+    expected = {f"features.{i}.{p}" for i in VGG16_CONV_INDEX.values() for p in ("weight", "bias")}
+    if out.keys() != expected:
+        raise UserError(
+            f"{source} is not a converted VGG16-Places365 state dict: {len(expected - out.keys())} of the 26 conv "
+            f"entries are missing (e.g. {sorted(expected - out.keys())[:3]}), {len(out.keys() - expected)} unexpected",
+            where="model.backbone.weights (model.backbone.name=vgg16_places365)",
+            fix="save the 13 conv layers' weight and bias as features.<i>.* or conv<b>_<k>.* "
+            "(lightning_modules/components/backbones.py's docstring lists the keys)",
+        )
+    return out
+
+
+def load_places365_vgg16(weights: str) -> nn.Module:
+    """torchvision's VGG16 with the conv layers of a converted Places365 file (the classifier stays random)."""
+    if weights in ("random", "imagenet"):
+        raise UserError(
+            f"vgg16_places365 needs the path of a converted Places365 state dict, got weights={weights!r}",
+            where="model.backbone.weights",
+            fix="convert vgg16_places365.caffemodel (backbones.py's docstring), or use name=vgg16 with "
+            "weights=random / imagenet",
+        )
+    network = _torchvision_network("vgg16", None)
+    path = Path(weights)
+    network.features.load_state_dict(
+        {
+            k.removeprefix("features."): v
+            for k, v in places365_state(read_state_dict(path), str(path)).items()
+        },
+        strict=True,
+    )
+    return network
+
+
 def load_network(name: str, weights: str = "random") -> nn.Module:
     """The whole ImageNet network ``name`` with ``weights`` (``random`` | ``imagenet`` | checkpoint path)."""
+    if name == PLACES365_VGG16:
+        return load_places365_vgg16(weights)
     check_choice(name, NETWORKS, "model.backbone.name", "backbone network")
     if name == "efficientnet_lite0":
         import timm  # imported here: only this network needs it

@@ -65,7 +65,7 @@ def test_the_committed_tables_are_what_the_committed_records_give(tmp_path: Path
     )
     comparisons = load_comparisons(REPO_ROOT / "conf" / "comparisons")
     pages = paper_tables(records, runs, sweeps, comparisons)
-    assert set(pages) == {"pyramnet", "learn", "fpca", "safont", "siamfc_online", "fan"}
+    assert set(pages) == {"pyramnet", "learn", "fpca", "safont", "siamfc_online", "fan", "seqdlf"}
     for paper_id, paper_table in pages.items():
         page = REPO_ROOT / "docs" / "papers" / f"{paper_id}.md"
         assert block(page) == "\n" + paper_table, f"{page}: run `make results` and commit"
