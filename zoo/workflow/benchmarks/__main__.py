@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("pyramnet", "learn", "fpca", "safont", "siamfc", "fan")
+BENCHMARKS = ("pyramnet", "learn", "fpca", "safont", "siamfc", "fan", "seqdlf")
 
 
 def main(names: list[str]) -> None:
