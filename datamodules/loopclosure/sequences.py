@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datamodules import image_files
 from zoo.errors import UserError
 
 IMAGE_SUFFIXES = ("jpg", "jpeg", "png", "ppm", "pgm", "bmp")
@@ -191,23 +192,12 @@ def select_camera(frames: list[Path], cameras: int, camera: str, where: str) -> 
 
 def read_rgb(path: Path) -> np.ndarray:
     """The image as uint8 ``[H, W, 3]`` (grey is repeated); a UserError naming the file otherwise."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated file fails here, naming itself, not in a worker
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except FileNotFoundError:
-        raise UserError(
-            "image file is missing", where=str(path), fix="put the frame back (see the MANIFEST.md)"
-        ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise UserError(
-            f"cannot decode the image ({type(err).__name__}: {err})",
-            where=str(path),
-            fix="replace the file by the published frame (delete it; data.download=true fetches it where a "
-            "source is pinned)",
-        ) from None
+    return image_files.read_rgb(
+        path,
+        missing_fix="put the frame back (see the MANIFEST.md)",
+        undecodable_fix="replace the file by the published frame (delete it; data.download=true fetches it where "
+        "a source is pinned)",
+    )
 
 
 def load_frames(frames: list[Path], size: tuple[int, int] | None) -> np.ndarray:

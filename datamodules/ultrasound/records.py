@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from datamodules import image_files
 from zoo.errors import UserError
 
 CLASS_NAMES = ("benign", "malignant")
@@ -39,24 +40,11 @@ class UltrasoundImage:
 
 def read_rgb(path: Path) -> np.ndarray:
     """The image as uint8 ``[H, W, 3]``; a clear error naming the file when it is missing or does not decode."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image.load()  # decode now: a truncated JPEG fails here, not later in a worker
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
-    except FileNotFoundError:
-        raise UserError(
-            "image file is missing",
-            where=str(path),
-            fix="put the file back (see the data folder's MANIFEST.md), or set data.download=true",
-        ) from None
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
-        raise UserError(
-            f"cannot decode the image ({type(err).__name__}: {err})",
-            where=str(path),
-            fix="re-download the file (delete it and set data.download=true) or remove its label row",
-        ) from None
+    return image_files.read_rgb(
+        path,
+        missing_fix="put the file back (see the data folder's MANIFEST.md), or set data.download=true",
+        undecodable_fix="re-download the file (delete it and set data.download=true) or remove its label row",
+    )
 
 
 def read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
