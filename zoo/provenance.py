@@ -26,8 +26,12 @@ PACKAGES = (
 )
 
 
-def git_state(root: str | os.PathLike) -> dict[str, Any]:
-    """Commit and dirty flag of the checkout, or ``None`` fields outside a git checkout."""
+def git_state(root: str | os.PathLike, ignore: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Commit and dirty flag of the checkout, or ``None`` fields outside a git checkout.
+
+    ``ignore``: paths whose changes do not count (a benchmark's own outputs, written by the benchmark before it
+    in the same ``make bench``, must not mark the next one dirty).
+    """
 
     def git(*args: str) -> str | None:
         try:
@@ -37,7 +41,7 @@ def git_state(root: str | os.PathLike) -> dict[str, Any]:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in ignore))
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 

@@ -16,3 +16,22 @@ def test_environment_record_has_versions_device_and_git(tmp_path: Path) -> None:
 def test_hardware_label() -> None:
     assert hardware_label({"cpu_count": 2}, "cpu", 1, "32-true") == "CPU 2 cores (32-true)"
     assert hardware_label({"cpu_count": 16, "gpu": "H100"}, "cuda", 2, "bf16-mixed") == "2× H100 (bf16-mixed)"
+
+
+def test_ignored_paths_do_not_make_the_checkout_dirty(tmp_path) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "a.json").write_text("{}")
+    (tmp_path / "code.py").write_text("x = 1")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    (tmp_path / "bench" / "a.json").write_text("{1}")
+    assert git_state(tmp_path)["dirty"] is True
+    assert git_state(tmp_path, ignore=("bench",))["dirty"] is False
+    (tmp_path / "code.py").write_text("x = 2")
+    assert git_state(tmp_path, ignore=("bench",))["dirty"] is True

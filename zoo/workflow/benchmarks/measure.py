@@ -69,7 +69,7 @@ def publish(
         "name": name,
         "table": table,
         "data": data,
-        "environment": {"git": git_state(ROOT), "device": device_info(), "packages": package_versions()},
+        "environment": {"git": git_state(ROOT, ignore=(_relative(bench_dir), _relative(page))), "device": device_info(), "packages": package_versions()},
     }
     path = atomic_write_text(bench_dir / f"{name}.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
     if page.is_file():
@@ -77,6 +77,14 @@ def publish(
     print(table)
     print(f"written to {path}" + (f" and {page}" if page.is_file() else ""))
     return path
+
+
+def _relative(path: Path) -> str:
+    """``path`` relative to the checkout (as git pathspecs want it), or as given outside it."""
+    try:
+        return path.resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def render_benchmarks(bench_dir: Path) -> str:
