@@ -41,7 +41,9 @@ def git_state(root: str | os.PathLike, ignore: tuple[str, ...] = ()) -> dict[str
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in ignore))
+    status = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ".", *(f":(exclude){p}" for p in ignore)
+    )
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 

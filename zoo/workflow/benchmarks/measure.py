@@ -69,7 +69,11 @@ def publish(
         "name": name,
         "table": table,
         "data": data,
-        "environment": {"git": git_state(ROOT, ignore=(_relative(bench_dir), _relative(page))), "device": device_info(), "packages": package_versions()},
+        "environment": {
+            "git": git_state(ROOT, ignore=(_relative(bench_dir), _relative(page))),
+            "device": device_info(),
+            "packages": package_versions(),
+        },
     }
     path = atomic_write_text(bench_dir / f"{name}.json", json.dumps(record, indent=1, sort_keys=True) + "\n")
     if page.is_file():
