@@ -145,7 +145,9 @@ class FANClassifier(ClassifierModule):
         self.log("test/params", float(parameter_count(self.net)))
         if not self.has_cam:
             return
-        if self.masked_images.compute() > 0:
+        if (
+            self.masked_images.update_count and self.masked_images.compute() > 0
+        ):  # no masks (UD-TN): no update
             self.log("test/cam_energy_in_mask", self.cam_energy.compute())
             self.log("test/pointing_game", self.pointing_game.compute())
             self.log("test/mask_area_share", self.mask_share.compute())
