@@ -10,7 +10,8 @@ j show the same place; ``tril(-1)`` gives the revisits of earlier frames a detec
 paper's rate: 2 for Lip6 Outdoor (1 Hz → 0.5 Hz: 532 frames with ``offset=0``, the paper's 531 with
 ``offset=1``), 30 for Bovisa (30 Hz → 1 Hz), 1 otherwise. ``camera``: ``left`` / ``right`` / ``both`` for the
 interleaved New College and City Centre streams (the paper's NCleft/NCright, CCleft/CCright). Corridor is the
-reference run followed by the query run (``describe()["segments"]``).
+reference run followed by the query run (``describe()["segments"]``). ``dataset=frames`` is one's own sequence:
+the images directly in ``root``, ordered by the number in their names, with ``ground_truth`` its n × n matrix.
 
 Preprocessed frames (uint8) are cached under ``cache_dir/loopclosure`` as a ``.pt`` file keyed by the dataset,
 frame list (names, sizes, mtimes), subsampling and image size, written atomically (temp file, then rename).

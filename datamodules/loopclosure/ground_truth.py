@@ -167,7 +167,7 @@ def _read_mat(path: Path, variable: str | None) -> tuple[object, str]:
             raise UserError(
                 f"the file holds {len(names)} variables ({', '.join(names) or 'none'}); which is the matrix?",
                 where=str(path),
-                fix="name it (the loader's variable argument)",
+                fix="name it: data.ground_truth_variable=<name> (the variable argument of load_ground_truth)",
             )
         variable = names[0]
     if variable not in content:

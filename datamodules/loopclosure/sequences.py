@@ -120,6 +120,9 @@ LAYOUTS: dict[str, Layout] = {
     "kitti02": _kitti("02", "kitti02GroundTruth.mat", "truth"),
     "kitti05": _kitti("05", "groundTruth_KITTI_05.mat", "groundTruthMatrixKITTI05_ICRA18"),
     "kitti06": _kitti("06", "kitti06GroundTruth.mat", "truth"),
+    # one's own sequence: every image directly in data.root, in the order of the last number in its name
+    # (frame_000123.png), scored against data.ground_truth (required)
+    "frames": Layout("frames", (".",), rf".*?(?P<n>\d+)\.(?:{_ANY})", None, citation="a user's own sequence"),
     "corridor": Layout(
         "corridor",
         ("VPRBench_corridor",),

@@ -71,7 +71,9 @@ def pinned_ppm_sha1() -> dict[str, str]:
 def missing(root: Path, dataset: str, problem: str, expected: str, download: bool) -> UserError:
     """The error for absent data: what is expected where, and how to get it."""
     key = "kitti" if dataset.startswith("kitti") else dataset
-    if key in MANUAL:
+    if key == "frames":
+        how = "put your frames directly in data.root, each file name ending in its frame number (frame_000123.png)"
+    elif key in MANUAL:
         how = f"get {MANUAL[key]} by hand (no pinned public copy) and put it at {expected}"
     else:
         how = (

@@ -168,3 +168,18 @@ def test_lip6_ppm_download_checks_sha1(tmp_path: Path, monkeypatch) -> None:
     with pytest.raises(UserError, match="SHA-1 mismatch"):
         sources.fetch_lip6outdoor(tmp_path / "root")
     assert not (tmp_path / "root/outdoor_kennedylong_000000.ppm").exists()
+
+
+def test_own_frames_in_name_number_order_with_their_matrix(tmp_path: Path) -> None:
+    """``dataset=frames`` (data=loopclosure_frames): one's own folder and matrix, frame 10 after frame 9."""
+    names = [f"cam_frame_{k}.png" for k in range(1, 11)]
+    write_frames(tmp_path / "seq", names)
+    np.save(tmp_path / "truth.npy", band_matrix(10, 5))
+    dm = module(tmp_path / "seq", dataset="frames", ground_truth=str(tmp_path / "truth.npy"), image_size=4)
+    assert dm.images[:, 0, 0, 0].tolist() == list(range(10))  # red = position in `names`, so time order holds
+    assert dm.describe()["num_frames"] == 10 and dm.describe()["revisits"] == 5
+    with pytest.raises(UserError, match="data.ground_truth"):
+        module(tmp_path / "seq", dataset="frames", image_size=4)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(UserError, match="frame number"):
+        module(tmp_path / "empty", dataset="frames", ground_truth=str(tmp_path / "truth.npy"))
