@@ -42,15 +42,14 @@ from datamodules.loopclosure.sequences import (
     read_corridor,
     select_camera,
 )
+from datamodules.tensor_cache import load_or_build
 from zoo.errors import UserError, check_choice, non_negative_int, positive_int
-from zoo.io import atomic_torch_save
 
 log = logging.getLogger(__name__)
 
 CAMERAS = ("left", "right", "both")
 PAPER_SUBSAMPLE = {"lip6outdoor": 2, "bovisa_outdoor": 30, "bovisa_mixed": 30}
 READER_VERSION = "loopclosure-reader-1"  # part of the cache key
-_CACHE_FORMAT = 1
 
 
 class SequenceFrames(Dataset):
@@ -196,21 +195,14 @@ class LoopClosureDataModule(pl.LightningDataModule):
         key = self._cache_key()
         size = "native" if self.size is None else f"{self.size[0]}x{self.size[1]}"
         path = self.cache_path = self.cache_dir / "loopclosure" / f"{self.dataset}-{size}-{key}.pt"
-        if path.is_file():
-            try:
-                data = torch.load(path, map_location="cpu", weights_only=True)
-                if data.get("format") != _CACHE_FORMAT or data.get("key") != key:
-                    raise ValueError("format or key differ")
-                if data["images"].shape[0] != len(self.frames):
-                    raise ValueError("frame count differs")
-                self.images = None if build_only else data["images"]
-                return
-            except Exception as err:  # an unreadable or stale cache is rebuilt, never trusted
-                log.warning("loop-closure cache %s is unreadable (%s); rebuilding it", path, err)
-        images = torch.from_numpy(load_frames(self.frames, self.size))
-        atomic_torch_save({"format": _CACHE_FORMAT, "key": key, "images": images}, path)
-        log.info("%s: preprocessed %d frames into %s", self.dataset, len(self.frames), path)
-        self.images = None if build_only else images
+        data = load_or_build(
+            path,
+            key,
+            lambda: {"images": torch.from_numpy(load_frames(self.frames, self.size))},
+            lambda cached: None if cached["images"].shape[0] == len(self.frames) else "frame count differs",
+            f"{self.dataset} ({len(self.frames)} frames)",
+        )
+        self.images = None if build_only else data["images"]
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------
 

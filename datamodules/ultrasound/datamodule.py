@@ -34,6 +34,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from datamodules import checks
+from datamodules.tensor_cache import load_or_build
 from datamodules.ultrasound import sources
 from datamodules.ultrasound.crop import (
     CROP_VERSION,
@@ -51,7 +52,6 @@ from datamodules.ultrasound.records import CLASS_NAMES, UltrasoundImage, read_ma
 from datamodules.ultrasound.splits import PARTS, class_counts, split_indices
 from datamodules.ultrasound.udtn import read_udtn
 from zoo.errors import UserError, check_choice, integer_in_range, non_negative_int, positive_int
-from zoo.io import atomic_torch_save
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,6 @@ BALANCES = ("none", "weights", "sampler")
 DUPLICATE_MODES = ("drop", "group")
 AUGMENTS = ("none", "flip")
 READER_VERSION = f"{CROP_VERSION}/ultrasound-reader-1"  # part of the cache key
-_CACHE_FORMAT = 1
 
 
 class UltrasoundImages(Dataset):
@@ -251,22 +250,15 @@ class UltrasoundDataModule(pl.LightningDataModule):
             return None if build_only else self._preprocess(records)
         key = self._cache_key(records)
         path = self.cache_path = self.cache_dir / "ultrasound" / f"{self.dataset}-{self.image_size}-{key}.pt"
-        if path.is_file():
-            try:
-                data = torch.load(path, map_location="cpu", weights_only=True)
-                if data.get("format") != _CACHE_FORMAT or data.get("key") != key:
-                    raise ValueError("format or key differ")
-                if data["keys"] != [r.key for r in records]:
-                    raise ValueError("image list differs")
-                return None if build_only else data
-            except Exception as err:  # an unreadable or inconsistent cache is rebuilt, never trusted
-                log.warning(
-                    "ultrasound cache %s is unreadable (%s: %s); rebuilding it", path, type(err).__name__, err
-                )
-        data = self._preprocess(records)
-        atomic_torch_save(data | {"format": _CACHE_FORMAT, "key": key}, path)
-        log.info("%s: preprocessed %d images into %s", self.title, len(records), path)
-        return data
+        keys = [r.key for r in records]
+        data = load_or_build(
+            path,
+            key,
+            lambda: self._preprocess(records),
+            lambda cached: None if cached["keys"] == keys else "image list differs",
+            f"{self.title} ({len(records)} images)",
+        )
+        return None if build_only else data
 
     # ---- Lightning hooks ---------------------------------------------------------------------------------
 
